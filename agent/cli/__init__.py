@@ -1,0 +1,57 @@
+"""`hmi-agent` command line. Each area registers its commands from its own module; heavy imports stay inside them."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Optional
+
+import typer
+from pydantic import ValidationError
+
+from agent.settings import Settings
+
+app = typer.Typer(
+    name="hmi-agent",
+    help="Local, offline visual agent for industrial operator screens (SCADA/HMI).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+class UserError(Exception):
+    """Bad input from the person at the keyboard: printed as one line, exit code 2, never a traceback."""
+
+
+@app.callback()
+def _global_options(
+    ctx: typer.Context,
+    db: Annotated[Optional[str], typer.Option("--db", help="SQLAlchemy URL of the alarm database.")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", help="Qwen3-VL hub id or local directory.")] = None,
+) -> None:
+    overrides = {k: v for k, v in {"db_url": db, "model": model}.items() if v is not None}
+    ctx.obj = Settings(**overrides)
+
+
+def settings_of(ctx: typer.Context) -> Settings:
+    return ctx.find_root().obj
+
+
+def _register_commands() -> None:
+    from agent.cli import alarms, perception_cmds
+
+    alarms.register(app)
+    perception_cmds.register(app)
+
+
+def main(argv: list[str] | None = None) -> None:
+    _register_commands()
+    try:
+        app(args=argv)
+    except UserError as e:
+        print(f"hmi-agent: error: {e}", file=sys.stderr)
+        sys.exit(2)
+    except ValidationError as e:  # a bad HMI_AGENT_* variable or .env entry
+        first = e.errors()[0]
+        print(f"hmi-agent: error: setting {'.'.join(map(str, first['loc']))}: {first['msg']}", file=sys.stderr)
+        sys.exit(2)

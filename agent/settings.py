@@ -1,0 +1,75 @@
+"""The one settings object. Built once at the edge (CLI, service) and passed in; nothing below reads the environment.
+
+Every field can be set by an environment variable `HMI_AGENT_<FIELD>` (e.g. `HMI_AGENT_DB_URL`) or a `.env`
+file; CLI flags override both.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from platformdirs import user_data_dir
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DATA_DIR = Path(user_data_dir("hmi-agent", appauthor=False))
+
+
+def _default_db_url() -> str:
+    return f"sqlite:///{DATA_DIR / 'hmi-agent.sqlite'}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HMI_AGENT_", env_file=".env", extra="ignore")
+
+    # --- storage
+    db_url: str = Field(default_factory=_default_db_url, description="SQLAlchemy URL of the alarm database.")
+    data_dir: Path = Field(default=DATA_DIR, description="Where sessions, checkpoints and caches are kept.")
+
+    # --- model
+    model: str = Field(
+        default="Qwen/Qwen3-VL-4B-Instruct",
+        description="Hub id or local directory of a Qwen3-VL checkpoint (2B/4B/8B, Instruct or Thinking).",
+    )
+    backend: Literal["transformers", "openai"] = Field(
+        default="transformers", description="In-process transformers, or an OpenAI-compatible server (vLLM, ...)."
+    )
+    openai_base_url: str = Field(default="http://127.0.0.1:8000/v1", description="Base URL of the model server.")
+    openai_api_key: SecretStr | None = Field(default=None, description="API key for the model server, if any.")
+    device: str = Field(default="auto", description='"auto", "cpu", "cuda", "cuda:1", ...')
+    dtype: Literal["auto", "bfloat16", "float16", "float32"] = "auto"
+    quantization: Literal["none", "8bit", "4bit", "int8-cpu"] = Field(
+        default="none", description="bitsandbytes 8/4-bit on GPU, optimum-quanto int8 weights on CPU."
+    )
+    min_pixels: int = Field(default=256 * 32 * 32, ge=32 * 32, description="Lower pixel budget per image.")
+    max_pixels: int = Field(
+        default=1280 * 32 * 32, ge=32 * 32, description="Upper pixel budget per image (about one token per 32x32)."
+    )
+    max_new_tokens: int = Field(default=512, ge=1, le=8192)
+
+    # --- agent loop
+    max_steps: int = Field(default=8, ge=1, le=100, description="Model turns per question before a forced answer.")
+    max_seconds: float = Field(default=120.0, gt=0, description="Wall-clock limit per question.")
+    change_threshold: float = Field(
+        default=0.01, ge=0, le=1, description="Fraction of changed pixels below which a frame counts as unchanged."
+    )
+    record_sessions: bool = Field(default=True, description="Record every run as a replayable session.")
+
+    # --- actions
+    action_mode: Literal["simulated", "live"] = Field(
+        default="simulated", description="simulated: validate and record clicks only; live: drive the real screen."
+    )
+    allowed_regions: list[tuple[int, int, int, int]] = Field(
+        default_factory=list,
+        description="Screen rectangles (x1, y1, x2, y2) where live actions may land; empty = whole screen.",
+    )
+    min_action_interval: float = Field(default=0.5, ge=0, description="Seconds between two live actions.")
+
+    @property
+    def sessions_dir(self) -> Path:
+        return self.data_dir / "sessions"
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.data_dir / "threads.sqlite"

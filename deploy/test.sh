@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs the test suite with the services it needs: a PostgreSQL server (when installed) for the storage suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [[ -z "${HMI_AGENT_TEST_POSTGRES_URL:-}" ]] && command -v pg_ctlcluster >/dev/null && [[ $(id -u) -eq 0 ]]; then
+    version=$(ls /usr/lib/postgresql | sort -n | tail -1)
+    pg_lsclusters -h | grep -q "^$version main" || pg_createcluster "$version" main >/dev/null
+    pg_ctlcluster "$version" main start 2>/dev/null || true
+    for _ in $(seq 30); do pg_isready -q -h 127.0.0.1 && break; sleep 1; done
+    su postgres -c "psql -q -tc \"SELECT 1 FROM pg_roles WHERE rolname='hmi'\" | grep -q 1 || psql -q -c \"CREATE ROLE hmi LOGIN PASSWORD 'hmi'\""
+    su postgres -c "psql -q -tc \"SELECT 1 FROM pg_database WHERE datname='hmi_test'\" | grep -q 1 || createdb -O hmi hmi_test"
+    export HMI_AGENT_TEST_POSTGRES_URL="postgresql+psycopg://hmi:hmi@127.0.0.1:5432/hmi_test"
+fi
+
+export GRADIO_ANALYTICS_ENABLED=False HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+exec .venv/bin/python -m pytest "$@"

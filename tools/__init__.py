@@ -1,0 +1,1 @@
+"""What the agent can call: alarm definitions and history, screen actions. Imports storage/ and perception/ only."""

@@ -1,0 +1,23 @@
+"""What every tool returns: text for the model, an error the model can act on, and optionally an image."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToolResult:
+    """A tool's outcome. `error` is the model's mistake told back to it in words (it may retry); our bugs raise."""
+
+    output: str | None = None
+    error: str | None = None
+    image: bytes | None = None  # PNG, e.g. the frame with an action drawn on it
+    data: Any = None  # the structured result (pydantic model) for the UI and recordings
+
+    def __bool__(self) -> bool:
+        return any((self.output, self.error, self.image))
+
+    def as_text(self) -> str:
+        """How the model sees it."""
+        return f"ERROR: {self.error}" if self.error else (self.output or "")
