@@ -55,6 +55,8 @@ class Settings(BaseSettings):
         default=0.01, ge=0, le=1, description="Fraction of changed pixels below which a frame counts as unchanged."
     )
     record_sessions: bool = Field(default=True, description="Record every run as a replayable session.")
+    screen_parse: bool = Field(default=True, description="OCR/parse the screen into numbered element hints.")
+    max_retries: int = Field(default=2, ge=0, le=10, description="Model mistakes in a row told back before giving up.")
 
     # --- actions
     action_mode: Literal["simulated", "live"] = Field(
@@ -65,6 +67,26 @@ class Settings(BaseSettings):
         description="Screen rectangles (x1, y1, x2, y2) where live actions may land; empty = whole screen.",
     )
     min_action_interval: float = Field(default=0.5, ge=0, description="Seconds between two live actions.")
+
+    # --- routines
+    routine_webhook: str | None = Field(
+        default=None, description="URL that gets a JSON POST when a routine run fails (a routine's notify overrides)."
+    )
+    routine_misfire_grace_s: int = Field(
+        default=300, ge=1, description="A scheduled run missed by more than this many seconds is skipped, not run late."
+    )
+
+    # --- service (web UI + JSON API; see agent/service)
+    host: str = Field(default="127.0.0.1", description="Address `hmi-agent serve` binds; non-loopback needs auth.")
+    port: int = Field(default=7860, ge=1, le=65535)
+    allow_networks: list[str] = Field(
+        default_factory=list,
+        description='Client networks (CIDR) allowed to connect, e.g. ["10.0.0.0/8"]; empty = everyone (loopback only).',
+    )
+    api_token: SecretStr | None = Field(default=None, description="Bearer token for the API and UI.")
+    basic_auth_user: str | None = Field(default=None, description="User name for browser (HTTP basic) login.")
+    basic_auth_password: SecretStr | None = Field(default=None, description="Password for browser login.")
+    queue_size: int = Field(default=8, ge=1, le=1000, description="Requests that may wait for the model; more get 503.")
 
     @property
     def sessions_dir(self) -> Path:

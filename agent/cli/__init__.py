@@ -38,10 +38,10 @@ def settings_of(ctx: typer.Context) -> Settings:
 
 
 def _register_commands() -> None:
-    from agent.cli import alarms, perception_cmds
+    from agent.cli import agent_cmds, alarms, perception_cmds, routine_cmds, service_cmds, sim_cmd
 
-    alarms.register(app)
-    perception_cmds.register(app)
+    for module in (agent_cmds, alarms, perception_cmds, sim_cmd, routine_cmds, service_cmds):
+        module.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,7 +1,69 @@
-"""CLI commands (being written)."""
+"""`hmi-agent parse IMAGE`: the fast screen parser (OCR + OpenCV, no model) on a screenshot or photo."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
+from agent.cli import UserError
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from perception.screen import ScreenParse
+
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("parse")(parse)
+
+
+def _load_image(path: Path) -> Image.Image:
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    if not path.is_file():
+        raise UserError(f"{path} is not a file")
+    try:
+        with Image.open(path) as image:
+            return ImageOps.exif_transpose(image).convert("RGB")  # phone photos carry their rotation in EXIF
+    except (UnidentifiedImageError, OSError) as e:
+        raise UserError(f"{path} is not a readable image: {e}") from None
+
+
+def _table(parse: ScreenParse) -> str:
+    lines = [f"{parse.width}x{parse.height}, {len(parse.elements)} elements",
+             f"{'id':>3}  {'kind':15} {'bbox':21} {'tag':14} {'prio':4} {'state':11} text"]
+    for e in parse.elements:
+        bbox = ",".join(map(str, e.bbox))
+        lines.append(f"{e.id:>3}  {e.kind:15} {bbox:21} {e.tag or '':14} {e.priority or '':4} {e.state or '':11} "
+                     f"{e.text}")
+    return "\n".join(lines)
+
+
+def parse(
+    image: Annotated[Path, typer.Argument(help="Screenshot or photo of an HMI screen (PNG/JPEG).")],
+    as_json: Annotated[bool, typer.Option("--json", help='Print {"width","height","elements":[...]} as JSON.')] = False,
+    annotate_to: Annotated[
+        Optional[Path], typer.Option("--annotate", help="Also write the image with numbered boxes (set-of-marks) here.")
+    ] = None,
+    previous: Annotated[
+        Optional[Path], typer.Option("--previous", help="An earlier frame of the same screen: tells blinking badges.")
+    ] = None,
+) -> None:
+    """Find alarm rows, the alarm banner, priority badges, buttons and text on a screen image (no model needed)."""
+    from perception.screen import annotate, parse_screen
+
+    if annotate_to is not None and not annotate_to.parent.is_dir():
+        raise UserError(f"--annotate {annotate_to}: folder {annotate_to.parent} does not exist")
+    if annotate_to is not None and annotate_to.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        raise UserError(f"--annotate {annotate_to}: use a .png or .jpg file name")
+    picture = _load_image(image)
+    result = parse_screen(picture, previous=_load_image(previous) if previous else None)
+    if annotate_to is not None:
+        annotate(picture, result).save(annotate_to)
+    if as_json:
+        typer.echo(json.dumps(result.model_dump(exclude_none=True), ensure_ascii=False, indent=1))
+    else:
+        typer.echo(_table(result))

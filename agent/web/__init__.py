@@ -1,0 +1,1 @@
+"""The operator web UI (Gradio) mounted into the service app."""

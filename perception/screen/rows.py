@@ -1,0 +1,145 @@
+"""Reading alarm facts out of OCR text: instrument tags, times, priority and state words, and grouping text boxes into
+screen lines and alarm rows (time, tag, description, priority, state, value)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from perception.screen.ocr import TextBox
+
+# ISA-5.1 style tags: letters, optional dash, 2-5 digits, optional loop suffix letter, optional ".HH"/".PV" attribute:
+# TIC-101.HH, PT-205, FV-3001, LSHH-420. OCR misreads O/I/l for digits in the number part, so those are accepted
+# there and fixed (a real digit must remain), as is a lower-case l for I among the letters.
+_TAG = re.compile(r"(?<![A-Za-z])([A-Z][A-Zl]{0,4})-?([0-9OIl]{2,5})([A-Z]?)(?:[.,]([A-Z0-9]{1,6}))?(?![A-Za-z0-9])")
+_TIME = re.compile(r"(?<!\d)(\d{1,2}:\d{2}(?::\d{2})?)(?!\d)")
+_VALUE = re.compile(r"^-?\d+(?:[.,]\d+)?\s*(?:°C|°F|℃|bar|barg|kPa|MPa|psi|m3/h|m³/h|t/h|kg/h|%|rpm|A|V|kW|mm)?$")
+_DIGIT_FIXES = str.maketrans({"O": "0", "I": "1", "l": "1"})
+
+PRIORITY_WORDS = {
+    "critical": "1", "urgent": "1", "emergency": "1", "p1": "1", "紧急": "1", "严重": "1",
+    "high": "2", "p2": "2", "高": "2",
+    "medium": "3", "med": "3", "p3": "3", "中": "3",
+    "low": "4", "diagnostic": "4", "p4": "4", "低": "4", "提示": "4",
+}
+# longest first: "RTN UNACK" must win over "UNACK", "UNACK" over "ACK"
+STATE_WORDS = [
+    ("rtnunacked", "rtn_unacked"), ("rtnunack", "rtn_unacked"), ("恢复未确认", "rtn_unacked"),
+    ("unacked", "unacked"), ("unack", "unacked"), ("未确认", "unacked"), ("未应答", "unacked"),
+    ("acked", "acked"), ("ack'd", "acked"), ("已确认", "acked"), ("已应答", "acked"),
+]
+
+
+def split_tag(text: str) -> tuple[str, str] | None:
+    """The first instrument tag in `text`, normalised (spaces around '-'/'.' removed, O/I/l in the number fixed),
+    and the text after it."""
+    compact = re.sub(r"\s*([.\-])\s*", r"\1", text)
+    for match in _TAG.finditer(compact):
+        letters, number, loop, attribute = match.groups()
+        if not any(ch.isdigit() for ch in number):
+            continue
+        tag = f"{letters.replace('l', 'I')}-{number.translate(_DIGIT_FIXES)}{loop}"
+        return (f"{tag}.{attribute}" if attribute else tag), compact[match.end():].strip()
+    return None
+
+
+def find_tag(text: str) -> str | None:
+    found = split_tag(text)
+    return found[0] if found else None
+
+
+def find_time(text: str) -> str | None:
+    match = _TIME.search(text)
+    return match.group(1) if match else None
+
+
+def priority_word(text: str) -> str | None:
+    return PRIORITY_WORDS.get(text.strip().lower())
+
+
+def state_word(text: str) -> str | None:
+    squeezed = re.sub(r"[\s_\-]", "", text.lower())
+    return next((state for word, state in STATE_WORDS if word in squeezed), None)
+
+
+def is_value(text: str) -> bool:
+    return bool(_VALUE.match(text.strip())) and not _TIME.search(text)
+
+
+@dataclass
+class Line:
+    """Text boxes sharing one baseline, left to right."""
+
+    boxes: list[TextBox] = field(default_factory=list)
+
+    @property
+    def bbox(self) -> tuple[int, int, int, int]:
+        return (min(b.bbox[0] for b in self.boxes), min(b.bbox[1] for b in self.boxes),
+                max(b.bbox[2] for b in self.boxes), max(b.bbox[3] for b in self.boxes))
+
+    @property
+    def centre_y(self) -> float:
+        return sum(b.centre_y for b in self.boxes) / len(self.boxes)
+
+    @property
+    def height(self) -> float:
+        return sum(b.height for b in self.boxes) / len(self.boxes)
+
+    @property
+    def text(self) -> str:
+        return " ".join(b.text for b in self.boxes)
+
+    @property
+    def score(self) -> float:
+        return sum(b.score for b in self.boxes) / len(self.boxes)
+
+
+def group_lines(boxes: list[TextBox]) -> list[Line]:
+    """Boxes whose vertical centres lie within half a text height of each other form one line."""
+    lines: list[Line] = []
+    for box in sorted(boxes, key=lambda b: b.centre_y):
+        line = next((l for l in reversed(lines)
+                     if abs(l.centre_y - box.centre_y) <= 0.5 * max(l.height, box.height)), None)
+        if line is None:
+            lines.append(Line([box]))
+        else:
+            line.boxes.append(box)
+    for line in lines:
+        line.boxes.sort(key=lambda b: b.bbox[0])
+    return lines
+
+
+@dataclass(frozen=True)
+class AlarmFacts:
+    tag: str
+    time: str | None
+    description: str
+    priority: str | None
+    state: str | None
+    value: str | None
+    text: str
+
+
+def read_alarm(line: Line) -> AlarmFacts | None:
+    """The alarm a line describes, if it names a tag and looks like an alarm entry (a time, priority or state)."""
+    tag_index = next((i for i, b in enumerate(line.boxes) if find_tag(b.text)), None)
+    if tag_index is None:
+        return None
+    time = find_time(line.text)
+    priority = next((p for b in line.boxes if (p := priority_word(b.text))), None)
+    state = state_word(" ".join(b.text for b in line.boxes[tag_index:]))  # "RTN" "UNACK" may be two boxes
+    if not (time or priority or state):
+        return None
+    tag_box = line.boxes[tag_index]
+    tag, after_tag = split_tag(tag_box.text)
+    value = next((b.text for b in reversed(line.boxes[tag_index + 1:]) if is_value(b.text)), None)
+    described = []
+    if after_tag and not (priority_word(after_tag) or state_word(after_tag)):  # OCR merged tag + description
+        described.append(after_tag)
+    for box in line.boxes[tag_index + 1:]:
+        if priority_word(box.text) or state_word(box.text) or is_value(box.text) or box.text == value:
+            break
+        described.append(box.text)
+    description = " ".join(described)
+    text = " ".join(part for part in (time, tag, description) if part)
+    return AlarmFacts(tag, time, description, priority, state, value, text)

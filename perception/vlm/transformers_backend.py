@@ -1,0 +1,237 @@
+"""Qwen3-VL in process with transformers: load (hub id or local dir, dtype, quantization), prompt, generate, parse."""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from perception.vlm.budget import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, MERGE_SIZE
+from perception.vlm.parsing import parse_tool_calls
+from perception.vlm.processor import load_processor
+from perception.vlm.types import GenerationStats, ModelLoadError, ModelOutputError, VLMReply
+
+QUANTIZATIONS = ("none", "8bit", "4bit", "int8-cpu")
+DTYPES = ("auto", "bfloat16", "float16", "float32")
+
+
+def images_in(messages: list[dict]) -> list[Image.Image]:
+    """PIL images in the order the chat template emits their `<|image_pad|>` placeholders."""
+    images = []
+    for message in messages:
+        content = message.get("content")
+        if isinstance(content, list):
+            for item in content:
+                if isinstance(item, dict) and (item.get("type") == "image" or "image" in item):
+                    image = item.get("image")
+                    if not isinstance(image, Image.Image):
+                        raise TypeError(f"image items must carry a PIL image, got {type(image).__name__}")
+                    images.append(image)
+    return images
+
+
+def _resolve_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ModelLoadError(f"{device=} requested but this machine has no CUDA GPU (use device='cpu')")
+    return device
+
+
+def _resolve_dtype(dtype: str, device: str):
+    import torch
+
+    if dtype not in DTYPES:
+        raise ModelLoadError(f"{dtype=} is not one of {', '.join(DTYPES)}")
+    if dtype == "auto":
+        return torch.bfloat16 if device.startswith("cuda") else torch.float32
+    return getattr(torch, dtype)
+
+
+def _require(module: str, for_what: str) -> None:
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # the parent package (e.g. `optimum`) is missing
+        found = False
+    if not found:
+        raise ModelLoadError(f"{for_what} needs the `{module}` package: pip install 'hmi-agent[quant]'")
+
+
+def _quantization_config(quantization: str, device: str, dtype):
+    if quantization not in QUANTIZATIONS:
+        raise ModelLoadError(f"{quantization=} is not one of {', '.join(QUANTIZATIONS)}")
+    if quantization == "none":
+        return None
+    if quantization in ("8bit", "4bit"):
+        if not device.startswith("cuda"):
+            raise ModelLoadError(f"{quantization=} (bitsandbytes) needs a CUDA GPU; on CPU use quantization='int8-cpu'")
+        _require("bitsandbytes", f"{quantization=}")
+        _require("accelerate", f"{quantization=}")
+        from transformers import BitsAndBytesConfig
+
+        if quantization == "8bit":
+            return BitsAndBytesConfig(load_in_8bit=True)
+        return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=dtype)
+    _require("optimum.quanto", f"{quantization=}")
+    from transformers import QuantoConfig
+
+    return QuantoConfig(weights="int8")
+
+
+def _attention(attn_implementation: str | None, device: str) -> str:
+    if attn_implementation:
+        return attn_implementation
+    if device.startswith("cuda") and importlib.util.find_spec("flash_attn") is not None:
+        return "flash_attention_2"
+    return "sdpa"
+
+
+class _FirstTokenTimer:
+    """A generate() streamer that only timestamps: its first `put` is the prompt, the second the first new token."""
+
+    def __init__(self):
+        self._puts = 0
+        self.first_token_at: float | None = None
+
+    def put(self, value) -> None:
+        self._puts += 1
+        if self._puts == 2:
+            self.first_token_at = time.perf_counter()
+
+    def end(self) -> None:
+        pass
+
+
+class TransformersQwen3VL:
+    """Qwen3-VL (2B/4B/8B, Instruct or Thinking) running in this process."""
+
+    def __init__(
+        self,
+        model: Any,
+        processor: Any,
+        *,
+        model_id: str,
+        min_pixels: int = DEFAULT_MIN_PIXELS,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+    ):
+        if not 0 < min_pixels <= max_pixels:
+            raise ValueError(f"pixel budget needs 0 < min_pixels <= max_pixels, got {min_pixels=} {max_pixels=}")
+        self.model = model
+        self.processor = processor
+        self.model_id = model_id
+        self.min_pixels = min_pixels
+        self.max_pixels = max_pixels
+
+    @classmethod
+    def load(
+        cls,
+        model: str | Path,
+        *,
+        device: str = "auto",
+        dtype: str = "auto",
+        quantization: str = "none",
+        min_pixels: int = DEFAULT_MIN_PIXELS,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        attn_implementation: str | None = None,
+    ) -> TransformersQwen3VL:
+        """Loads a hub id (cache only when HF_HUB_OFFLINE=1) or a local checkpoint directory (never touches the hub).
+
+        dtype "auto" is bfloat16 on CUDA and float32 on CPU; quantization "8bit"/"4bit" use bitsandbytes (CUDA),
+        "int8-cpu" optimum-quanto int8 weights; attention is flash-attention 2 on CUDA when installed, else sdpa.
+        """
+        from transformers import Qwen3VLForConditionalGeneration
+
+        local = Path(model).expanduser().is_dir()
+        source = str(Path(model).expanduser()) if local else str(model)
+        resolved_device = _resolve_device(device)
+        torch_dtype = _resolve_dtype(dtype, resolved_device)
+        kwargs: dict[str, Any] = {
+            "dtype": torch_dtype,
+            "attn_implementation": _attention(attn_implementation, resolved_device),
+            "local_files_only": local,
+        }
+        quantization_config = _quantization_config(quantization, resolved_device, torch_dtype)
+        if quantization_config is not None:
+            kwargs["quantization_config"] = quantization_config
+        if resolved_device.startswith("cuda"):
+            # "auto" spreads a model too big for one GPU (needs accelerate); a plain device string loads straight in
+            auto_map = device == "auto" and importlib.util.find_spec("accelerate") is not None
+            kwargs["device_map"] = "auto" if auto_map else resolved_device
+        try:
+            processor = load_processor(source, local_files_only=local)
+            qwen = Qwen3VLForConditionalGeneration.from_pretrained(source, **kwargs)
+        except OSError as e:  # not a directory, not in the offline cache, or incomplete files
+            raise ModelLoadError(f"cannot load Qwen3-VL from {source!r}: {str(e).splitlines()[0]}") from e
+        return cls(qwen.eval(), processor, model_id=source, min_pixels=min_pixels, max_pixels=max_pixels)
+
+    def generate(
+        self,
+        messages: list[dict],
+        tools: list[dict] | None = None,
+        *,
+        max_new_tokens: int = 512,
+        min_pixels: int | None = None,
+        max_pixels: int | None = None,
+    ) -> VLMReply:
+        """One model turn. `min_pixels`/`max_pixels` override the loaded pixel budget for this request.
+
+        Raises ModelOutputError (with `.raw` and `.stats` set) when the output has a malformed tool call.
+        """
+        import torch
+
+        started = time.perf_counter()
+        inputs = self.prepare_inputs(messages, tools, min_pixels=min_pixels, max_pixels=max_pixels)
+        prompt_length = inputs["input_ids"].shape[1]
+        timer = _FirstTokenTimer()
+        with torch.inference_mode():
+            output = self.model.generate(
+                **inputs, max_new_tokens=max_new_tokens, do_sample=False, streamer=timer
+            )
+        finished = time.perf_counter()
+        new_tokens = output[0, prompt_length:]
+        raw = self.processor.decode(new_tokens, skip_special_tokens=True)
+        stats = _stats(inputs, prompt_length, len(new_tokens), started, timer.first_token_at, finished)
+        try:
+            text, tool_calls = parse_tool_calls(raw)
+        except ModelOutputError as e:
+            e.raw, e.stats = raw, stats
+            raise
+        return VLMReply(text=text, tool_calls=tool_calls, raw=raw, stats=stats)
+
+    def prepare_inputs(
+        self,
+        messages: list[dict],
+        tools: list[dict] | None = None,
+        *,
+        min_pixels: int | None = None,
+        max_pixels: int | None = None,
+    ):
+        """Chat template (with the tools block) -> token ids, pixel values and image grids on the model's device."""
+        prompt = self.processor.apply_chat_template(messages, tools=tools, add_generation_prompt=True, tokenize=False)
+        images = images_in(messages)
+        kwargs: dict[str, Any] = {}
+        if images:
+            size = {"shortest_edge": min_pixels or self.min_pixels, "longest_edge": max_pixels or self.max_pixels}
+            kwargs = {"images": images, "size": size}
+        return self.processor(text=[prompt], return_tensors="pt", **kwargs).to(self.model.device)
+
+
+def _stats(inputs, prompt_length: int, output_tokens: int, started, first_token_at, finished) -> GenerationStats:
+    grid = inputs.get("image_grid_thw")
+    vision_tokens = int((grid.prod(dim=-1) // MERGE_SIZE**2).sum()) if grid is not None else 0
+    ttft = (first_token_at or finished) - started
+    decode_time = finished - (first_token_at or started)
+    later_tokens = output_tokens - 1 if first_token_at else output_tokens
+    return GenerationStats(
+        input_tokens=prompt_length,
+        vision_tokens=vision_tokens,
+        output_tokens=output_tokens,
+        time_to_first_token_s=ttft,
+        total_s=finished - started,
+        tokens_per_s=later_tokens / decode_time if later_tokens > 0 and decode_time > 0 else 0.0,
+    )

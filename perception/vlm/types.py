@@ -1,0 +1,65 @@
+"""What every vision-language backend returns, whichever engine runs the model."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from pydantic import BaseModel, Field
+
+
+class ToolCall(BaseModel):
+    id: str
+    name: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+
+
+class GenerationStats(BaseModel):
+    input_tokens: int
+    vision_tokens: int
+    output_tokens: int
+    time_to_first_token_s: float
+    total_s: float
+    tokens_per_s: float  # decode speed after the first token
+
+    def summary(self) -> str:
+        return (
+            f"{self.input_tokens} in ({self.vision_tokens} vision), {self.output_tokens} out, "
+            f"ttft {self.time_to_first_token_s:.2f}s, total {self.total_s:.2f}s, {self.tokens_per_s:.1f} tok/s"
+        )
+
+
+class VLMReply(BaseModel):
+    text: str  # the model's content with tool-call blocks (and any <think> section) removed
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    raw: str  # exact model output, for session records and debugging
+    stats: GenerationStats
+
+
+class ModelOutputError(ValueError):
+    """The model's output could not be parsed; the message says what was wrong in words fit to hand back to it.
+
+    Raised by a backend's `generate`, it also carries the exact output and the call's stats for the session record.
+    """
+
+    raw: str | None = None
+    stats: GenerationStats | None = None
+
+
+class ModelServerError(ConnectionError):
+    """The OpenAI-compatible model server is unreachable, timed out or refused the request; one line naming its URL."""
+
+
+class ModelLoadError(ValueError):
+    """The model cannot be loaded or reached (bad path, not cached offline, missing package, server down);
+    one line naming what to fix."""
+
+
+class VisionLanguageModel(Protocol):
+    """Messages are HF/OpenAI-shaped dicts (images as PIL in `{"type": "image", "image": ...}` items); tools are
+    OpenAI function schemas."""
+
+    model_id: str
+
+    def generate(
+        self, messages: list[dict], tools: list[dict] | None = None, *, max_new_tokens: int = 512
+    ) -> VLMReply: ...

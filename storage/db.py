@@ -1,0 +1,72 @@
+"""Opening the alarm database: any SQLAlchemy URL; SQLite files get WAL, foreign keys and their folder created."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from storage.migrations import apply_migrations
+
+
+@dataclass(frozen=True)
+class Database:
+    url: str
+    engine: Engine
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in one transaction: committed when the block ends, rolled back if it raises."""
+        with sessionmaker(self.engine, expire_on_commit=False).begin() as session:
+            yield session
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _tune_sqlite(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    for pragma in (
+        "journal_mode=WAL",  # readers (the agent) never block the importer
+        "foreign_keys=ON",
+        "synchronous=NORMAL",  # safe with WAL, much faster commits
+        "busy_timeout=10000",
+        "cache_size=-65536",  # 64 MiB: the journal's indexes are large
+    ):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def open_database(url: str) -> Database:
+    """Opens (creating if needed) the database at `url` and brings its schema up to date.
+
+    Raises:
+        ValueError: when `url` is not a SQLAlchemy URL of an installed driver.
+        sqlalchemy.exc.OperationalError: when the database cannot be reached.
+    """
+    try:
+        parsed = make_url(url)
+        parsed.get_dialect()
+    except (ArgumentError, NoSuchModuleError):
+        raise ValueError(f"{url!r} is not a usable database URL (e.g. sqlite:///alarms.sqlite)") from None
+    if parsed.get_backend_name() == "sqlite":
+        in_memory = parsed.database in (None, "", ":memory:")
+        if not in_memory:
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, poolclass=StaticPool) if in_memory else create_engine(parsed)
+        event.listen(engine, "connect", _tune_sqlite)
+    else:
+        engine = create_engine(parsed, pool_pre_ping=True)
+    apply_migrations(engine)
+    return Database(url=url, engine=engine)

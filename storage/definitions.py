@@ -1,0 +1,157 @@
+"""Alarm definitions (the ISA-18.2 master alarm database) from CSV or YAML, upserted on (tag, condition).
+
+Text columns come in English and, optionally, Chinese: `description` / `description_zh`, and likewise for
+`probable_cause`, `consequence` and `corrective_action`.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+
+from storage.db import Database
+from storage.models import AlarmDefinition
+from storage.rows import (
+    ImportRejected,
+    ImportReport,
+    RowError,
+    normalize_condition,
+    optional_text,
+    parse_optional_float,
+    parse_priority,
+)
+from storage.timeutil import parse_duration
+
+TEXT_COLUMNS = (
+    "description", "description_zh", "area", "equipment", "probable_cause", "probable_cause_zh",
+    "consequence", "consequence_zh", "corrective_action", "corrective_action_zh", "units",
+)  # fmt: skip
+DEFINITION_COLUMNS = ("tag", "condition", "priority", "response_time", "setpoint", *TEXT_COLUMNS)
+
+
+def parse_definition(cells: dict[str, Any]) -> dict[str, Any]:
+    """One CSV row / YAML mapping -> AlarmDefinition column values. Raises ValueError naming the bad cell."""
+    unknown = sorted(set(cells) - set(DEFINITION_COLUMNS))
+    if unknown:
+        raise ValueError(f"unknown column(s) {unknown}; expected some of {list(DEFINITION_COLUMNS)}")
+    text = {k: "" if v is None else str(v) for k, v in cells.items()}
+    tag = text.get("tag", "").strip()
+    if not tag:
+        raise ValueError("tag is empty")
+    row = {k: optional_text(text.get(k)) for k in TEXT_COLUMNS}
+    row.update(
+        tag=tag,
+        condition=normalize_condition(text.get("condition", "")),
+        description=row["description"] or "",
+        priority=parse_priority(text.get("priority", "")),
+        response_time_s=_response_seconds(text.get("response_time", "")),
+        setpoint=parse_optional_float(text.get("setpoint", ""), "setpoint"),
+    )
+    return row
+
+
+def _response_seconds(text: str) -> int | None:
+    cleaned = text.strip()
+    if not cleaned:
+        return None
+    try:
+        return (
+            int(float(cleaned))
+            if cleaned.replace(".", "", 1).isdigit()
+            else int(parse_duration(cleaned).total_seconds())
+        )
+    except ValueError:
+        raise ValueError(f"response_time {text!r} is neither seconds nor a duration like 5m") from None
+
+
+def read_definitions(path: Path) -> tuple[str, Iterator[tuple[int, dict[str, Any]]]]:
+    """(layout, (line, raw mapping) pairs) of a definitions file: `.yaml`/`.yml` or CSV."""
+    if path.suffix.lower() in (".yaml", ".yml"):
+        return "yaml", _yaml_items(path)
+    return "csv", _csv_items(path)
+
+
+def _csv_items(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    with path.open(newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        reader.fieldnames = [h.strip().lower() for h in reader.fieldnames or []]
+        for row in reader:
+            if None in row:
+                yield reader.line_num, {"": "more cells than the header"}
+            elif any((v or "").strip() for v in row.values()):
+                yield reader.line_num, row
+
+
+class _LineLoader(yaml.SafeLoader):
+    """Remembers the line where each mapping starts, so bad definitions are reported by line."""
+
+    def construct_mapping(self, node, deep=False):
+        mapping = super().construct_mapping(node, deep=deep)
+        mapping["__line__"] = node.start_mark.line + 1
+        return mapping
+
+
+def _yaml_items(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    try:
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        raise ImportRejected(str(path), [RowError(mark.line + 1 if mark else 1, f"not valid YAML: {e}")]) from None
+    items = document.get("alarms") if isinstance(document, dict) else document
+    if not isinstance(items, list):
+        raise ImportRejected(str(path), [RowError(1, "expected a list of alarms (or a mapping with an 'alarms' list)")])
+    for item in items:
+        if not isinstance(item, dict):
+            yield 1, {"": f"expected a mapping per alarm, got {item!r}"}
+            continue
+        line = item.pop("__line__")
+        yield line, item
+
+
+def import_definitions(db: Database, path: str | Path) -> ImportReport:
+    """Imports (inserts or updates) definitions from a CSV or YAML file, all or nothing.
+
+    Raises:
+        ImportRejected: bad rows (with line numbers); the database is unchanged.
+    """
+    path = Path(path)
+    layout, items = read_definitions(path)
+    parsed, errors = [], []
+    try:
+        for line, cells in items:
+            if "" in cells:
+                errors.append(RowError(line, cells[""]))
+                continue
+            try:
+                parsed.append(parse_definition(cells))
+            except ValueError as e:
+                errors.append(RowError(line, str(e)))
+    except UnicodeDecodeError:
+        errors.append(RowError(1, "not UTF-8 text"))
+    if errors:
+        raise ImportRejected(str(path), errors)
+    new, updated = upsert_definitions(db, parsed)
+    return ImportReport("definitions", layout, len(parsed), new, updated)
+
+
+def upsert_definitions(db: Database, rows: list[dict[str, Any]]) -> tuple[int, int]:
+    """Inserts new (tag, condition)s and overwrites existing ones, in one transaction. Returns (new, updated)."""
+    with db.session() as session:
+        existing = {(d.tag, d.condition): d for d in session.scalars(select(AlarmDefinition))}
+        new = 0
+        for row in rows:
+            definition = existing.get((row["tag"], row["condition"]))
+            if definition is None:
+                definition = AlarmDefinition(**row)
+                session.add(definition)
+                existing[(row["tag"], row["condition"])] = definition
+                new += 1
+            else:
+                for column, value in row.items():
+                    setattr(definition, column, value)
+    return new, len(rows) - new

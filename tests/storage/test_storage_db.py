@@ -1,0 +1,44 @@
+import pytest
+from sqlalchemy import inspect, text
+
+from storage.db import open_database
+from storage.migrations import MIGRATIONS, apply_migrations
+from storage.models import Base
+
+
+def test_sqlite_file_gets_its_folder_wal_and_foreign_keys(tmp_path):
+    db = open_database(f"sqlite:///{tmp_path / 'deep' / 'er' / 'alarms.sqlite'}")
+    with db.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    assert (tmp_path / "deep" / "er" / "alarms.sqlite").is_file()
+    db.close()
+
+
+def test_in_memory_sqlite_keeps_one_database():
+    db = open_database("sqlite://")
+    assert "alarm_events" in inspect(db.engine).get_table_names()
+
+
+def test_migrations_run_once_and_are_recorded(db):
+    with db.engine.connect() as conn:
+        names = [row[0] for row in conn.execute(text("SELECT name FROM schema_migrations ORDER BY name"))]
+    assert names == [m.name for m in MIGRATIONS]
+    assert apply_migrations(db.engine) == []
+    reopened = open_database(db.url)
+    assert reopened.engine.url == db.engine.url
+    reopened.close()
+
+
+def test_migrated_schema_matches_the_models(db):
+    inspector = inspect(db.engine)
+    for table in Base.metadata.sorted_tables:
+        reflected = {c["name"] for c in inspector.get_columns(table.name)}
+        assert reflected == set(table.columns.keys()), table.name
+        assert {i.name for i in table.indexes} <= {i["name"] for i in inspector.get_indexes(table.name)}
+
+
+@pytest.mark.parametrize("url", ["not a url", "nosuchdb://x/y"])
+def test_bad_url_is_a_value_error(url):
+    with pytest.raises(ValueError, match="not a usable database URL"):
+        open_database(url)

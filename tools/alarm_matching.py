@@ -1,0 +1,144 @@
+"""Finding the alarm a tag read off a screen refers to: OCR and the VLM drop separators, change case and
+confuse O/0 and I/1 (`TIC1O1` for `TIC-101.HH`). Matching works on a skeleton of the spelling and says how sure
+it is."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from difflib import SequenceMatcher
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from storage.rows import CONDITION_SPELLINGS
+
+MatchKind = Literal["exact", "ocr_confusion", "tag_only", "fuzzy"]
+
+FUZZY_THRESHOLD = 0.75  # below this similarity a spelling is not offered as the match
+SUGGESTION_THRESHOLD = 0.5  # ... but still suggested when nothing matches
+TIE_MARGIN = 0.03  # candidates this close to the best are reported as ambiguous
+MAX_CANDIDATES = 5
+
+_CONFUSABLE = str.maketrans({"O": "0", "I": "1"})
+
+
+def alarm_name(tag: str, condition: str) -> str:
+    return f"{tag}.{condition}" if condition else tag
+
+
+def _plain(text: str) -> str:
+    """Upper case, letters and digits only (full-width OCR output folded to ASCII)."""
+    return re.sub(r"[^0-9A-Z]", "", unicodedata.normalize("NFKC", text).upper())
+
+
+def _skeleton(text: str) -> str:
+    return _plain(text).translate(_CONFUSABLE)
+
+
+class Candidate(BaseModel):
+    tag: str
+    condition: str
+    score: float = Field(description="similarity of the spelling, 0..1")
+
+    @property
+    def name(self) -> str:
+        return alarm_name(self.tag, self.condition)
+
+
+class TagMatch(BaseModel):
+    """Which alarm(s) a spelling was taken to mean, and how sure that is."""
+
+    query: str
+    matches: list[Candidate] = Field(description="the alarm(s) taken to be meant, best first")
+    how: MatchKind
+    confidence: float
+    ambiguous: bool = Field(description="several different alarms fit about equally well")
+    others: list[Candidate] = Field(default_factory=list, description="further close spellings")
+
+    @property
+    def tags(self) -> set[str]:
+        return {m.tag for m in self.matches}
+
+    def as_text(self) -> str:
+        names = ", ".join(m.name for m in self.matches)
+        reason = {
+            "exact": "exact spelling (ignoring case and separators)",
+            "ocr_confusion": "same spelling once O/0 and I/1 are treated alike",
+            "tag_only": "tag matches; no condition given",
+            "fuzzy": "closest spelling",
+        }[self.how]
+        text = f"{self.query!r} matched {names} (confidence {self.confidence:.2f}: {reason})"
+        if self.ambiguous:
+            text += "; several alarms fit about equally well, say which one is on screen"
+        if self.others:
+            text += "; other close spellings: " + ", ".join(f"{c.name} ({c.score:.2f})" for c in self.others)
+        return text
+
+
+class TagMatcher:
+    """Matches spellings against a fixed list of (tag, condition) alarms."""
+
+    def __init__(self, alarms: list[tuple[str, str]]):
+        self.alarms = sorted(set(alarms))
+        self._by_plain_tag: dict[str, list[tuple[str, str]]] = {}
+        self._by_skeleton_tag: dict[str, list[tuple[str, str]]] = {}
+        self._full_plain: dict[str, tuple[str, str]] = {}
+        self._full_skeleton: dict[str, tuple[str, str]] = {}
+        self._spellings: list[tuple[str, tuple[str, str]]] = []
+        for tag, condition in self.alarms:
+            self._by_plain_tag.setdefault(_plain(tag), []).append((tag, condition))
+            self._by_skeleton_tag.setdefault(_skeleton(tag), []).append((tag, condition))
+            self._spellings.append((_skeleton(tag), (tag, condition)))
+            for spelling in {condition, *CONDITION_SPELLINGS.get(condition, [])} - {""}:
+                self._full_plain.setdefault(_plain(tag) + _plain(spelling), (tag, condition))
+                self._full_skeleton.setdefault(_skeleton(tag) + _skeleton(spelling), (tag, condition))
+                self._spellings.append((_skeleton(tag) + _skeleton(spelling), (tag, condition)))
+
+    def match(self, query: str) -> TagMatch | None:
+        """The best reading of `query`, or None when nothing is close enough (see `suggestions`)."""
+        plain, skeleton = _plain(query), _skeleton(query)
+        if not plain:
+            return None
+        if plain in self._full_plain:
+            return self._certain(query, [self._full_plain[plain]], "exact", 1.0)
+        if plain in self._by_plain_tag:
+            return self._certain(query, self._by_plain_tag[plain], "tag_only", 0.9)
+        if skeleton in self._full_skeleton:
+            return self._certain(query, [self._full_skeleton[skeleton]], "ocr_confusion", 0.95)
+        if skeleton in self._by_skeleton_tag:
+            return self._certain(query, self._by_skeleton_tag[skeleton], "tag_only", 0.85)
+        return self._fuzzy(query, skeleton)
+
+    def suggestions(self, query: str, limit: int = 3) -> list[Candidate]:
+        scored = self._scores(_skeleton(query), SUGGESTION_THRESHOLD)
+        return scored[:limit]
+
+    def _certain(self, query: str, keys: list[tuple[str, str]], how: MatchKind, confidence: float) -> TagMatch:
+        # A bare tag with several conditions names all of them; the screen context decides.
+        matches = [Candidate(tag=t, condition=c, score=1.0) for t, c in keys]
+        return TagMatch(query=query, matches=matches, how=how, confidence=confidence, ambiguous=False)
+
+    def _scores(self, skeleton: str, threshold: float) -> list[Candidate]:
+        best: dict[tuple[str, str], float] = {}
+        for spelling, key in self._spellings:
+            matcher = SequenceMatcher(None, skeleton, spelling, autojunk=False)
+            if matcher.real_quick_ratio() < threshold or matcher.quick_ratio() < threshold:
+                continue
+            score = matcher.ratio()
+            if score >= threshold and score > best.get(key, 0.0):
+                best[key] = score
+        ranked = sorted(best.items(), key=lambda item: (-item[1], item[0]))
+        return [Candidate(tag=t, condition=c, score=round(s, 2)) for (t, c), s in ranked]
+
+    def _fuzzy(self, query: str, skeleton: str) -> TagMatch | None:
+        scored = self._scores(skeleton, FUZZY_THRESHOLD)
+        if not scored:
+            return None
+        top = scored[0].score
+        close = [c for c in scored if c.score >= top - TIE_MARGIN][:MAX_CANDIDATES]
+        others = [c for c in scored if c not in close][:MAX_CANDIDATES]
+        ambiguous = len({c.tag for c in close}) > 1
+        return TagMatch(
+            query=query, matches=close, how="fuzzy", confidence=round(top * 0.9, 2), ambiguous=ambiguous, others=others
+        )
