@@ -86,6 +86,7 @@ def main() -> None:
     import_s = time.perf_counter() - start
     with db.engine.connect() as conn:
         conn.execute(text("ANALYZE"))
+        conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))  # so the size below is the database's own
 
     tools = AlarmTools(db, clock=lambda: END)
     rows = [

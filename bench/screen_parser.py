@@ -3,7 +3,8 @@
     .venv/bin/python bench/screen_parser.py [--dir examples/screens]
 
 Prints alarm-row tag accuracy, row recall/precision, priority/state accuracy and indicator recall/precision per
-category (variant clean/jpeg/blur/photo, theme, language), and parse time p50 per resolution, wall and CPU seconds (one warm-up parse first).
+category (variant clean/jpeg/blur/photo, theme, language), and parse time p50 per resolution, wall and CPU seconds
+(one warm-up parse first).
 """
 
 from __future__ import annotations
@@ -67,8 +68,8 @@ def main() -> None:
     # CPU seconds (all threads) next to wall time: on a shared box the wall time includes waiting for the cores
     print(f"\nparse time (s), {os.cpu_count()} CPUs   wall p50   wall max   CPU p50   screens")
     for size, values in sorted(times.items(), key=lambda kv: int(kv[0].split("x")[0])):
-        print(f"{size:24} {statistics.median(values):8.2f} {max(values):10.2f} {statistics.median(cpu_times[size]):9.2f}"
-              f"   {len(values)}")
+        cpu = statistics.median(cpu_times[size])
+        print(f"{size:24} {statistics.median(values):8.2f} {max(values):10.2f} {cpu:9.2f}   {len(values)}")
     if misreads:
         print("\nmissed or misread alarm-row tags (image: expected -> read):")
         for image, expected, read in misreads:

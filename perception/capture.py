@@ -6,6 +6,7 @@ All sources share `grab() -> Frame`; `ChangeGate` decides whether a frame differ
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -151,8 +152,9 @@ class ChangeGate:
     """Cheap perceptual diff: a frame is new when more than `threshold` of a coarse gray grid changed.
 
     The grid (64x36 cells, each the mean of a screen patch) ignores noise, JPEG artefacts and cursor-sized blips;
-    `delta` is how much a cell's gray level (0-255) must move to count as changed. Compares against the last frame
-    that passed, so slow drift still adds up to a new frame.
+    `delta` is how much a cell's gray level (0-255) must move to count as changed. Compares against the last two
+    frames that passed: a blinking alarm row alternates between two images, and that is one screen, not a new one
+    every second. Slow drift still adds up to a new frame.
     """
 
     def __init__(self, threshold: float = 0.01, *, delta: int = 8, grid: tuple[int, int] = (64, 36)):
@@ -162,22 +164,23 @@ class ChangeGate:
         self.delta = delta
         self.grid = grid
         self.stats = GateStats()
-        self._reference: np.ndarray | None = None
+        self._references: deque[np.ndarray] = deque(maxlen=2)
 
     def _signature(self, frame: Frame) -> np.ndarray:
         small = frame.image.convert("L").resize(self.grid, Image.Resampling.BOX)
         return np.asarray(small, dtype=np.int16)
 
     def changed_fraction(self, frame: Frame) -> float:
-        """Fraction of grid cells that differ from the last accepted frame (1.0 when there is none)."""
-        if self._reference is None:
-            return 1.0
-        return float(np.mean(np.abs(self._signature(frame) - self._reference) > self.delta))
+        """Fraction of grid cells that differ from the closest of the recent accepted frames (1.0 when none)."""
+        signature = self._signature(frame)
+        return min(
+            (float(np.mean(np.abs(signature - reference) > self.delta)) for reference in self._references), default=1.0
+        )
 
     def is_new(self, frame: Frame) -> bool:
         self.stats.frames += 1
-        if self._reference is not None and self.changed_fraction(frame) <= self.threshold:
+        if self._references and self.changed_fraction(frame) <= self.threshold:
             self.stats.skipped += 1
             return False
-        self._reference = self._signature(frame)
+        self._references.append(self._signature(frame))
         return True

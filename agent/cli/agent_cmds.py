@@ -118,8 +118,10 @@ def replay(
     strict: Annotated[bool, typer.Option("--strict", help="Fail at the first drifted prompt, with a diff.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the replay report as JSON.")] = False,
 ) -> None:
-    """Run a recorded session again and compare prompts, actions and the answer with the recording."""
+    """Run a recorded session (a question or a routine run) again and compare it with the recording."""
+    from agent.recording import load_manifest
     from agent.replay import replay_session
+    from agent.routines.replay import replay_run
 
     path = Path(session)
     if not path.is_dir():
@@ -127,11 +129,16 @@ def replay(
     if not (path / "manifest.json").is_file():
         raise UserError(f"no recorded session at {session!r} (looked for {path / 'manifest.json'})")
     try:
-        report = replay_session(path, strict=strict)
-    except ValueError as e:  # a routine run, or an unsupported manifest version
+        if load_manifest(path).get("kind") == "routine":
+            report = replay_run(path)
+            ok = report.matches
+        else:
+            report = replay_session(path, strict=strict)
+            ok = report.ok
+    except ValueError as e:  # an unsupported manifest version
         raise UserError(str(e)) from None
     typer.echo(report.model_dump_json(indent=1) if as_json else report.text())
-    if not report.ok:
+    if not ok:
         raise typer.Exit(1)
 
 

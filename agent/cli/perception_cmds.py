@@ -60,7 +60,10 @@ def parse(
     if annotate_to is not None and annotate_to.suffix.lower() not in (".png", ".jpg", ".jpeg"):
         raise UserError(f"--annotate {annotate_to}: use a .png or .jpg file name")
     picture = _load_image(image)
-    result = parse_screen(picture, previous=_load_image(previous) if previous else None)
+    try:
+        result = parse_screen(picture, previous=_load_image(previous) if previous else None)
+    except ImportError as e:  # the OCR extra is not installed
+        raise UserError(str(e)) from None
     if annotate_to is not None:
         annotate(picture, result).save(annotate_to)
     if as_json:

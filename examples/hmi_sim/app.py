@@ -46,7 +46,8 @@ class HmiWindow:
         self.canvas.bind("<Button-1>", self._on_click)
         self._row_boxes: dict[int, tuple[int, int, int, int]] = {}
         self._last_status: str | None = None
-        self._started = time.monotonic() - start_at / speed
+        self._launched = time.monotonic()
+        self._started = self._launched - start_at / speed  # scenario clock: starts at start_at
         self.plant.advance_to(start_at)
 
     def run(self) -> None:
@@ -57,7 +58,7 @@ class HmiWindow:
 
     def _tick(self) -> None:
         elapsed = time.monotonic() - self._started
-        if self.exit_after is not None and elapsed >= self.exit_after:
+        if self.exit_after is not None and time.monotonic() - self._launched >= self.exit_after:
             self.root.destroy()
             return
         self.root.after(TICK_MS, self._tick)  # first, so one failed journal write (reported by Tk) can't freeze the HMI

@@ -7,7 +7,8 @@ English and Chinese, an alarm list (3-12 rows), an alarm banner, priority badges
 plus degraded copies: JPEG artefacts, blur and phone-photo style (perspective, glare, noise).
 
 Ground truth (`<name>.json`): width, height, theme, language, variant, alarm_rows [{tag, priority, state, time,
-description, bbox}], banner {tag, priority, bbox}, indicators [{bbox, priority, shape, blinking}], buttons [{text, bbox}].
+description, bbox}], banner {tag, priority, bbox}, indicators [{bbox, priority, shape, blinking}],
+buttons [{text, bbox}].
 Priorities are "1" (critical, red) .. "4" (low, magenta/purple/blue); states "unacked", "acked", "rtn_unacked".
 """
 
@@ -279,9 +280,11 @@ class ScreenPainter:
         for (cx, box), alarm in zip(centres, alarms_on_graphic + [None] * vessels):
             tag = alarm.tag.split(".")[0] if alarm else f"{rng.choice(TAG_PREFIXES)}-{rng.randrange(100, 999)}"
             value = alarm.value if alarm else f"{rng.uniform(0, 100):.1f} {rng.choice(UNITS)}"
-            lx, ly = box[2] + u // 2, box[1] + u * 2
             label = f"{tag}  {value}"
             lw = d.textlength(label, font=self.font)
+            lx, ly = box[2] + u // 2, box[1] + u * 2
+            if lx + lw + u * 3.5 > panel[2]:  # no room right of the last vessel (label + badge): left and lower
+                lx, ly = round(box[0] - u // 2 - lw - u * 3.5), box[1] + u * 5
             d.rectangle((lx, ly - u, lx + lw + u, ly + u), fill=t["panel"], outline=t["line"])
             d.text((lx + u // 2, ly), label, fill=t["text"], font=self.font, anchor="lm")
             if alarm:
@@ -408,7 +411,7 @@ def save(image: Image.Image, truth: Truth, out: Path, name: str) -> Path:
 
 
 def demo_screen() -> tuple[Image.Image, Truth]:
-    """The README's screen: 1280x800 ISA-101 grey, English, TIC-101.HH critical and unacknowledged in banner and list."""
+    """The README's screen: 1280x800 ISA-101 grey, English, TIC-101.HH critical + unacknowledged in banner and list."""
     painter = ScreenPainter(7, (1280, 800), "grey", "en", rows=6)
     lead = painter.alarms[0]
     lead.tag, lead.priority, lead.state = "TIC-101.HH", "1", "unacked"

@@ -65,7 +65,9 @@ def is_button_frame(grey: np.ndarray, rect: BBox, command: bool) -> bool:
         for side in range(4))
     if bordered_sides < 3:
         return False
-    return command or outside is None or abs(face_level - float(np.median(np.concatenate(outside)))) >= MIN_FACE_CONTRAST
+    if command or outside is None:
+        return True
+    return abs(face_level - float(np.median(np.concatenate(outside)))) >= MIN_FACE_CONTRAST
 
 
 def find_buttons(grey: np.ndarray, texts: list[TextBox]) -> dict[int, BBox]:

@@ -32,20 +32,35 @@ def find_marks(hsv: np.ndarray) -> list[ColourMark]:
     marks = []
     for priority, mask in alarm_masks(hsv).items():
         mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel)  # JPEG speckle and antialiased text edges
-        contours, hierarchy = cv2.findContours(mask, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE)
-        parents = hierarchy[0][:, 3] if contours else []
-        top_level = {i: _classify(c, priority, width, height, min_side, max_side)
-                     for i, c in enumerate(contours) if parents[i] == -1}
-        marks += [m for m in top_level.values() if m is not None]
-        bars = {i for i, m in top_level.items() if m is not None and m.kind == "bar"}
-        for index, contour in enumerate(contours):
-            # a badge drawn inside a highlight of its own colour shows only by its outline: a hole in the bar with
-            # the badge's face inside it
-            if parents[index] != -1 and parents[parents[index]] in bars:
-                mark = _classify(contour, priority, width, height, min_side, max_side)
-                if mark is not None and mark.kind == "badge":
-                    marks.append(mark)
+        contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        found = [m for c in contours if (m := _classify(c, priority, width, height, min_side, max_side))]
+        marks += found
+        for bar in (m for m in found if m.kind == "bar"):
+            marks += _badges_inside(mask, bar, width, height, min_side, max_side)
     return marks
+
+
+def _badges_inside(mask: np.ndarray, bar: ColourMark, width: int, height: int, min_side: int,
+                   max_side: int) -> list[ColourMark]:
+    """A badge drawn on a highlight of its own colour shows only by its thin outline: a hole in the bar with the
+    badge's face inside. Eroding by one pixel cuts the face loose where the outline is only diagonally closed.
+    (When the badge's digit touches the outline, the face falls apart and the badge is missed.)"""
+    x1, y1, x2, y2 = bar.bbox
+    crop = cv2.erode(mask[y1:y2, x1:x2], np.ones((3, 3), np.uint8))
+    contours, hierarchy = cv2.findContours(crop, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return []
+    parents = hierarchy[0][:, 3]
+    badges = []
+    for index, contour in enumerate(contours):
+        hole = parents[index]
+        if hole == -1 or parents[hole] == -1 or parents[parents[hole]] != -1:
+            continue  # wanted: bar (outer) -> hole (the outline) -> face
+        mark = _classify(contour + [x1, y1], bar.priority, width, height, min_side - 2, max_side)
+        if mark is not None and mark.kind == "badge":
+            bx1, by1, bx2, by2 = mark.bbox  # grow back the pixel the erosion took
+            badges.append(replace(mark, bbox=(bx1 - 1, by1 - 1, bx2 + 1, by2 + 1)))
+    return badges
 
 
 def _classify(contour: np.ndarray, priority: str, width: int, height: int, min_side: int,

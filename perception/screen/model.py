@@ -1,4 +1,4 @@
-"""What the screen parser returns: numbered elements (set-of-marks) as JSON for the UI and compact text for the model."""
+"""What the screen parser returns: numbered elements (set-of-marks), as JSON for the UI and as text for the model."""
 
 from __future__ import annotations
 

@@ -91,7 +91,8 @@ class _Assembler:
         self.bars = [m for m in marks if m.kind == "bar"]
 
     def run(self) -> ScreenParse:
-        badge_labels = {i for i, t in enumerate(self.texts) if any(_is_badge_label(t.bbox, b.bbox) for b in self.badges)}
+        badge_labels = {i for i, t in enumerate(self.texts)
+                        if any(_is_badge_label(t.bbox, b.bbox) for b in self.badges)}
         free = [t for i, t in enumerate(self.texts) if i not in self.buttons and i not in badge_labels]
         lines = group_lines(free)
         alarms = {id(line): facts for line in lines if (facts := read_alarm(line))}
@@ -130,7 +131,9 @@ class _Assembler:
         blinking = any(m.state == "blinking" for m in row_badges + ([bar] if bar else []))
         state = facts.state or ("unacked" if blinking or bar is not None else None)
         parts = [line.bbox] + [b.bbox for b in row_badges]
-        if bar is not None:  # the highlight spans the row's width; same-colour rows touching merge into one bar
+        if bar is not None and kind == "banner":
+            parts.append(bar.bbox)
+        elif bar is not None:  # a highlight spans the row's width; same-colour rows touching merge into one bar
             parts.append((bar.bbox[0], line.bbox[1], bar.bbox[2], line.bbox[3]))
         return _Draft(kind, _union(parts), round(line.score, 3), facts.text, facts.priority or colour_priority, state,
                       facts.tag, facts.time, facts.value)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from perception.screen.ocr import TextBox
 
 # ISA-5.1 style tags: letters, optional dash, 2-5 digits, optional loop suffix letter, optional ".HH"/".PV" attribute:
@@ -95,18 +97,28 @@ class Line:
 
 
 def group_lines(boxes: list[TextBox]) -> list[Line]:
-    """Boxes whose vertical centres lie within half a text height of each other form one line."""
-    lines: list[Line] = []
-    for box in sorted(boxes, key=lambda b: b.centre_y):
-        line = next((l for l in reversed(lines)
-                     if abs(l.centre_y - box.centre_y) <= 0.5 * max(l.height, box.height)), None)
-        if line is None:
-            lines.append(Line([box]))
+    """Boxes whose vertical centres lie within half a text height of each other form one line. In a photo the lines
+    tilt: centres are first levelled with the median tilt of the wider boxes, so a row's right-hand cells do not
+    slide into the next row."""
+    wide = [b.slope for b in boxes if b.bbox[2] - b.bbox[0] > 3 * b.height]
+    tilt = float(np.median(wide)) if wide else 0.0
+
+    def level(box: TextBox) -> float:
+        return box.centre_y - tilt * (box.bbox[0] + box.bbox[2]) / 2
+
+    lines: list[tuple[list[float], Line]] = []  # levelled centres of each line's boxes, the line
+    for box in sorted(boxes, key=level):
+        y = level(box)
+        found = next((entry for entry in reversed(lines)
+                      if abs(sum(entry[0]) / len(entry[0]) - y) <= 0.5 * max(entry[1].height, box.height)), None)
+        if found is None:
+            lines.append(([y], Line([box])))
         else:
-            line.boxes.append(box)
-    for line in lines:
+            found[0].append(y)
+            found[1].boxes.append(box)
+    for _, line in lines:
         line.boxes.sort(key=lambda b: b.bbox[0])
-    return lines
+    return [line for _, line in lines]
 
 
 @dataclass(frozen=True)

@@ -144,3 +144,16 @@ def test_change_gate_threshold_is_configurable():
     assert lenient.is_new(_frame(small_change)) is False
     with pytest.raises(ValueError, match="threshold=1.5"):
         ChangeGate(threshold=1.5)
+
+
+def test_change_gate_treats_a_blinking_alarm_row_as_one_screen():
+    from PIL import ImageDraw
+
+    steady = Image.new("RGB", (1280, 800), (200, 200, 200))
+    blink_on = steady.copy()
+    ImageDraw.Draw(blink_on).rectangle((0, 100, 1280, 400), fill=(220, 0, 0))  # whole alarm rows flash red
+    new_alarm = blink_on.copy()
+    ImageDraw.Draw(new_alarm).rectangle((0, 500, 1280, 700), fill=(255, 140, 0))
+    gate = ChangeGate(threshold=0.01)
+    sequence = [steady, blink_on, steady, blink_on, steady, new_alarm]
+    assert [gate.is_new(_frame(image)) for image in sequence] == [True, True, False, False, False, True]

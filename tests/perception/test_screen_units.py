@@ -105,9 +105,10 @@ def _box(text, x1, y1, x2, y2):
 
 
 def test_text_boxes_group_into_lines_and_an_alarm_row_is_read_column_by_column():
-    boxes = [_box("PT-205", 150, 101, 210, 119), _box("10:42:07", 40, 100, 110, 120), _box("Critical", 700, 100, 760, 121),
-             _box("Low pressure header 2", 300, 100, 480, 120), _box("RTN", 820, 100, 850, 120),
-             _box("UNACK", 855, 100, 910, 120), _box("3.2 bar", 1000, 100, 1060, 120), _box("Next line", 40, 140, 120, 160)]
+    boxes = [_box("PT-205", 150, 101, 210, 119), _box("10:42:07", 40, 100, 110, 120),
+             _box("Critical", 700, 100, 760, 121), _box("Low pressure header 2", 300, 100, 480, 120),
+             _box("RTN", 820, 100, 850, 120), _box("UNACK", 855, 100, 910, 120), _box("3.2 bar", 1000, 100, 1060, 120),
+             _box("Next line", 40, 140, 120, 160)]
     first, second = group_lines(boxes)
     assert [b.text for b in first.boxes][:2] == ["10:42:07", "PT-205"]
     assert [b.text for b in second.boxes] == ["Next line"]

@@ -1,13 +1,13 @@
 """The read-side queries behind the alarm tools, on every database the suite runs against."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from storage import queries
 from storage.definitions import import_definitions
 from storage.journal import import_journal
 from tools.alarms import AlarmTools
 
-END = datetime(2025, 3, 1, tzinfo=timezone.utc)
+END = datetime(2025, 3, 1, tzinfo=UTC)
 
 
 def test_history_of_the_example_plant(db, examples):

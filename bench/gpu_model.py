@@ -1,0 +1,544 @@
+"""Qwen3-VL 2B/4B/8B on a GPU: time to first token per pixel budget, decode speed against the memory-bandwidth limit.
+
+Real-size architectures with random weights (timing does not depend on weight values), built straight on the GPU in
+bfloat16, fed one 1280x800 screenshot (real image preprocessing, random prompt token ids around the real special
+tokens) and forced to decode a fixed number of new tokens (min_new_tokens = max_new_tokens, so no early end).
+
+    python3 bench/gpu_model.py                                  # about 5 min on one H100: 4B first, then 2B, 8B
+    python3 bench/gpu_model.py --quick                          # about 2 min: 4B sdpa + static cache/compile
+    python3 bench/gpu_model.py --results bench/RESULTS.md --json gpu_model.json
+    .venv/bin/python bench/gpu_model.py --sizes tiny            # CPU smoke run, seconds
+
+Modes: sdpa and eager attention (dynamic KV cache), static KV cache without and with torch.compile (transformers
+compiles the decode step itself when the cache is static on CUDA), 8-bit/4-bit bitsandbytes weights (skipped with a
+note when bitsandbytes is missing). Decode is also given as a fraction of the memory-bandwidth limit: at batch 1
+every decoded token reads every weight of the language model once, so limit tokens/s = HBM bytes/s / weight bytes
+(vision tower and input-embedding table excluded: the first runs once per image, the second reads one row per token).
+
+Imports only torch, transformers and pillow (none of this project's packages), so the GPU image's own python3 runs it.
+Measurements run in order of importance and stop starting new ones after --budget-s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+SCREEN = (1280, 800)
+FACTOR = 32  # one vision token per 32x32 pixels (patch 16, merge 2)
+MIN_PIXELS = 64 * FACTOR * FACTOR
+SWEEP_BUDGETS = (256, 512, 768)  # max vision tokens; 1280x800 is 1000 tokens at native size
+MAIN_BUDGET = 1024  # the budget decode and the mode comparison run at (1000 tokens for 1280x800)
+
+# Qwen's tokenizer ids (Qwen/Qwen3-VL-*-Instruct config.json / tokenizer_config.json): only these ids matter to the
+# model code (image placement, mrope positions); prompt text is random ids. Vocabulary 151936 in all three sizes.
+QWEN_SPECIAL_IDS = {
+    "endoftext": 151643,
+    "im_start": 151644,
+    "im_end": 151645,
+    "vision_start": 151652,
+    "vision_end": 151653,
+    "image_pad": 151655,
+    "video_pad": 151656,
+}
+
+_VISION_COMMON = {"patch_size": 16, "spatial_merge_size": 2, "temporal_patch_size": 2, "in_channels": 3,
+                  "hidden_act": "gelu_pytorch_tanh", "num_position_embeddings": 2304}
+_TEXT_COMMON = {"vocab_size": 151936, "head_dim": 128, "num_key_value_heads": 8, "rms_norm_eps": 1e-6,
+                "max_position_embeddings": 262144, "rope_theta": 5_000_000.0, "mrope_section": [24, 20, 20]}
+# Sizes from the published Qwen/Qwen3-VL-{2B,4B,8B}-Instruct config.json files, as copied into public re-implementations
+# (found with the code search: transformers-style configs, mlx-vlm tests, InfiniCore/vLLM notes), checked against each
+# other. "tiny" has the dimensions of perception/vlm/tiny.py (vocabulary 1024, its special ids mapped to 1000+).
+SIZES: dict[str, dict] = {
+    "2b": {"text": {**_TEXT_COMMON, "hidden_size": 2048, "intermediate_size": 6144, "num_hidden_layers": 28,
+                    "num_attention_heads": 16},
+           "vision": {**_VISION_COMMON, "depth": 24, "hidden_size": 1024, "intermediate_size": 4096, "num_heads": 16,
+                      "out_hidden_size": 2048, "deepstack_visual_indexes": [5, 11, 17]},
+           "tie_word_embeddings": True},
+    "4b": {"text": {**_TEXT_COMMON, "hidden_size": 2560, "intermediate_size": 9728, "num_hidden_layers": 36,
+                    "num_attention_heads": 32},
+           "vision": {**_VISION_COMMON, "depth": 24, "hidden_size": 1024, "intermediate_size": 4096, "num_heads": 16,
+                      "out_hidden_size": 2560, "deepstack_visual_indexes": [5, 11, 17]},
+           "tie_word_embeddings": True},
+    "8b": {"text": {**_TEXT_COMMON, "hidden_size": 4096, "intermediate_size": 12288, "num_hidden_layers": 36,
+                    "num_attention_heads": 32},
+           "vision": {**_VISION_COMMON, "depth": 27, "hidden_size": 1152, "intermediate_size": 4304, "num_heads": 16,
+                      "out_hidden_size": 4096, "deepstack_visual_indexes": [8, 16, 24]},
+           "tie_word_embeddings": False},
+    "tiny": {"text": {**_TEXT_COMMON, "vocab_size": 1024, "hidden_size": 128, "intermediate_size": 256,
+                      "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 32,
+                      "max_position_embeddings": 32768, "mrope_section": [6, 5, 5]},
+             "vision": {**_VISION_COMMON, "depth": 2, "hidden_size": 64, "intermediate_size": 128, "num_heads": 2,
+                        "out_hidden_size": 128, "deepstack_visual_indexes": [0, 1]},
+             "tie_word_embeddings": False},
+}
+
+# Peak HBM bandwidth, GB/s (vendors' data sheets), by words in torch.cuda.get_device_name(); first match wins.
+HBM_GBPS = (
+    (("h200",), 4800.0),
+    (("h100", "nvl"), 3900.0),
+    (("h100", "pcie"), 2000.0),
+    (("h100",), 3350.0),  # SXM, reports as "NVIDIA H100 80GB HBM3"
+    (("a100", "80gb"), 2000.0),
+    (("a100",), 1555.0),  # 40 GB
+    (("l40s",), 864.0),
+)
+
+COLUMNS = ("size", "mode", "vision_tok", "input_tok", "ttft_ms", "decode_tok_s", "limit_tok_s", "of_limit",
+           "weights_gb", "peak_gb", "note")
+
+
+@dataclass
+class Row:
+    size: str
+    mode: str
+    vision_tok: int | None = None
+    input_tok: int | None = None
+    ttft_ms: float | None = None
+    decode_tok_s: float | None = None
+    limit_tok_s: float | None = None
+    of_limit: float | None = None
+    weights_gb: float | None = None
+    peak_gb: float | None = None
+    note: str = ""
+
+
+@dataclass
+class Job:
+    """A size in a mode: ttft and decode at `budget`, ttft alone at each of `extra_budgets`."""
+
+    size: str
+    mode: str
+    budget: int = MAIN_BUDGET
+    extra_budgets: tuple[int, ...] = ()
+
+
+def special_ids(vocab_size: int) -> dict[str, int]:
+    """Qwen's ids in the real vocabulary; in a small test vocabulary the same ids shifted down to 1000+."""
+    if vocab_size > max(QWEN_SPECIAL_IDS.values()):
+        return dict(QWEN_SPECIAL_IDS)
+    return {name: value - QWEN_SPECIAL_IDS["endoftext"] + 1000 for name, value in QWEN_SPECIAL_IDS.items()}
+
+
+def build_config(size: str):
+    from transformers import Qwen3VLConfig
+
+    spec = SIZES[size]
+    text = {k: v for k, v in spec["text"].items() if k not in ("rope_theta", "mrope_section")}
+    ids = special_ids(text["vocab_size"])
+    text["rope_parameters"] = {"rope_type": "default", "rope_theta": spec["text"]["rope_theta"],
+                               "mrope_section": spec["text"]["mrope_section"], "mrope_interleaved": True}
+    text.update(pad_token_id=ids["endoftext"], bos_token_id=ids["endoftext"], eos_token_id=ids["im_end"],
+                tie_word_embeddings=spec["tie_word_embeddings"])
+    return Qwen3VLConfig(
+        text_config=text,
+        vision_config=spec["vision"],
+        image_token_id=ids["image_pad"],
+        video_token_id=ids["video_pad"],
+        vision_start_token_id=ids["vision_start"],
+        vision_end_token_id=ids["vision_end"],
+        tie_word_embeddings=spec["tie_word_embeddings"],
+    )
+
+
+def build_model(size: str, device: str, dtype, attn: str = "sdpa"):
+    """Random-weight model allocated and initialised directly on `device` (no CPU copy, no checkpoint)."""
+    import torch
+    from transformers import Qwen3VLForConditionalGeneration
+
+    torch.manual_seed(0)
+    with torch.device(device):
+        model = Qwen3VLForConditionalGeneration._from_config(build_config(size), dtype=dtype, attn_implementation=attn)
+    model.generation_config.pad_token_id = model.config.text_config.pad_token_id
+    model.generation_config.eos_token_id = model.config.text_config.eos_token_id
+    return model.eval()
+
+
+def load_quantized(size: str, bits: int, dtype, scratch: Path):
+    """bitsandbytes needs from_pretrained: save the random bf16 weights once, reload them quantized."""
+    import torch
+    from transformers import BitsAndBytesConfig, Qwen3VLForConditionalGeneration
+
+    folder = scratch / f"{size}-bf16"
+    if not folder.exists():
+        model = build_model(size, "cuda", dtype)
+        model.save_pretrained(folder)
+        del model
+        torch.cuda.empty_cache()
+    quantization = (BitsAndBytesConfig(load_in_8bit=True) if bits == 8 else
+                    BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=dtype))
+    model = Qwen3VLForConditionalGeneration.from_pretrained(
+        folder, dtype=dtype, quantization_config=quantization, device_map="cuda", attn_implementation="sdpa")
+    return model.eval()
+
+
+def decode_weight_bytes(model) -> int:
+    """Bytes of weights one decoded token reads: the language model and LM head, not the vision tower, and not the
+    input-embedding table unless it is the (tied) LM head. Counts storage, so int8/4-bit weights count as such."""
+    head = model.get_output_embeddings().weight
+    total, seen = 0, set()
+    for name, param in model.named_parameters(remove_duplicate=False):
+        if id(param) in seen or ".visual." in f".{name}" or (("embed_tokens" in name) and param is not head):
+            continue
+        seen.add(id(param))
+        total += param.numel() * param.element_size()
+    return total
+
+
+def hbm_gbps(device_name: str) -> float | None:
+    name = device_name.lower()
+    return next((gbps for words, gbps in HBM_GBPS if all(word in name for word in words)), None)
+
+
+def bandwidth_limit_tok_s(weight_bytes: int, gbps: float) -> float:
+    """Decode tokens/s if every token had to stream all weights once from HBM at peak bandwidth (batch 1)."""
+    return gbps * 1e9 / weight_bytes
+
+
+class TokenClock:
+    """generate() streamer that only takes timestamps: put #0 is the prompt, put #1 the first new token."""
+
+    def __init__(self):
+        self.times: list[float] = []
+
+    def put(self, value) -> None:
+        self.times.append(time.perf_counter())
+
+    def end(self) -> None:
+        pass
+
+
+class ImageInputs:
+    """Model inputs for one 1280x800 screenshot under a vision-token budget (real Qwen preprocessing)."""
+
+    def __init__(self, prompt_tokens: int):
+        from PIL import Image, ImageDraw
+        from transformers import Qwen2VLImageProcessor
+
+        self.processor = Qwen2VLImageProcessor(patch_size=16, merge_size=2, temporal_patch_size=2,
+                                               image_mean=[0.5] * 3, image_std=[0.5] * 3)
+        self.image = Image.new("RGB", SCREEN, (192, 192, 192))
+        draw = ImageDraw.Draw(self.image)
+        for y in range(60, SCREEN[1], 28):  # alarm-list-like rows, so the processor sees ordinary content
+            draw.rectangle((20, y, 1260, y + 20), fill=(210, 210, 210), outline=(90, 90, 90))
+        draw.rectangle((1140, 10, 1180, 50), fill=(220, 0, 0))
+        self.prompt_tokens = prompt_tokens
+        self.preprocess_ms: dict[int, float] = {}
+
+    def build(self, config, budget: int, device: str):
+        import torch
+
+        started = time.perf_counter()
+        pixels = self.processor(images=[self.image], size={"shortest_edge": MIN_PIXELS,
+                                                           "longest_edge": budget * FACTOR * FACTOR},
+                                return_tensors="pt")
+        self.preprocess_ms[budget] = (time.perf_counter() - started) * 1000
+        grid = pixels["image_grid_thw"]
+        vision_tokens = int(grid.prod()) // 4
+        ids = special_ids(config.text_config.vocab_size)
+        generator = torch.Generator().manual_seed(budget)
+        text = torch.randint(100, min(ids.values()), (self.prompt_tokens + 2,), generator=generator).tolist()
+        # <|im_start|>user\n{prompt} <|vision_start|><|image_pad|>*n<|vision_end|><|im_end|>\n<|im_start|>assistant\n
+        input_ids = ([ids["im_start"], *text[:-2], ids["vision_start"], *[ids["image_pad"]] * vision_tokens,
+                      ids["vision_end"], ids["im_end"], ids["im_start"], *text[-2:]])
+        input_ids = torch.tensor([input_ids], device=device)
+        inputs = {"input_ids": input_ids, "attention_mask": torch.ones_like(input_ids),
+                  "pixel_values": pixels["pixel_values"].to(device), "image_grid_thw": grid.to(device)}
+        return inputs, vision_tokens
+
+
+def _sync(device: str) -> None:
+    import torch
+
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def timed_generate(model, inputs: dict, new_tokens: int, device: str, **options) -> tuple[float, float | None]:
+    """(seconds to the first new token, decode tokens/s after it or None for one token); asserts the token count."""
+    import torch
+
+    clock = TokenClock()
+    _sync(device)
+    started = time.perf_counter()
+    with torch.inference_mode():
+        output = model.generate(**inputs, max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False,
+                                streamer=clock, **options)
+    _sync(device)
+    produced = output.shape[1] - inputs["input_ids"].shape[1]
+    if produced != new_tokens:
+        raise RuntimeError(f"generate produced {produced} tokens, expected exactly {new_tokens}")
+    first = clock.times[1] - started
+    later = clock.times[-1] - clock.times[1]
+    return first, (new_tokens - 1) / later if new_tokens > 1 and later > 0 else None
+
+
+MODE_OPTIONS = {
+    "sdpa": ("sdpa", {}),
+    "eager": ("eager", {}),
+    "static": ("sdpa", {"cache_implementation": "static", "disable_compile": True}),
+    "static+compile": ("sdpa", {"cache_implementation": "static"}),  # transformers compiles the decode step on CUDA
+    "8bit": ("sdpa", {}),
+    "4bit": ("sdpa", {}),
+}
+
+
+def skip_reason(mode: str, device: str) -> str | None:
+    import importlib.util
+
+    if mode in ("static+compile", "8bit", "4bit") and not device.startswith("cuda"):
+        return "needs CUDA"
+    if mode in ("8bit", "4bit"):
+        missing = [m for m in ("bitsandbytes", "accelerate") if importlib.util.find_spec(m) is None]
+        if missing:
+            return f"skipped: {' and '.join(missing)} not installed (carry wheels, see bench/RESULTS.md)"
+    return None
+
+
+def plan(sizes: list[str], quick: bool, modes: list[str] | None, sweep: tuple[int, ...] = SWEEP_BUDGETS,
+         budget: int = MAIN_BUDGET) -> list[Job]:
+    """Most important first: the main size's default path with its budget sweep and its fastest candidate, then the
+    other attention/cache modes, the other sizes (compiling last), and quantization (slowest to set up)."""
+    main, others = sizes[0], sizes[1:]
+    jobs = [Job(main, "sdpa", budget, extra_budgets=sweep), Job(main, "static+compile", budget)]
+    if not quick:
+        jobs += [Job(main, "eager", budget), Job(main, "static", budget)]
+        jobs += [Job(size, "sdpa", budget) for size in others]
+        jobs += [Job(size, "static+compile", budget) for size in others]
+        jobs += [Job(main, "8bit", budget), Job(main, "4bit", budget)]
+    return [job for job in jobs if modes is None or job.mode in modes]
+
+
+class _JobTimeout(Exception):
+    pass
+
+
+def _on_alarm(signum, frame):
+    raise _JobTimeout()
+
+
+class Bench:
+    def __init__(self, args, device: str, dtype, gbps: float | None):
+        self.args, self.device, self.dtype, self.gbps = args, device, dtype, gbps
+        self.inputs = ImageInputs(args.prompt_tokens)
+        self.loaded: tuple[str, str] | None = None  # (size, "bf16"|"8bit"|"4bit") of self.model
+        self.model = None
+        self._scratch: tempfile.TemporaryDirectory | None = None  # bf16 checkpoints for the quantized loads
+
+    def scratch(self) -> Path:
+        if self._scratch is None:
+            self._scratch = tempfile.TemporaryDirectory(prefix="qwen3vl-bench-",
+                                                        dir="/dev/shm" if Path("/dev/shm").is_dir() else None)
+        return Path(self._scratch.name)
+
+    def close(self) -> None:
+        self.model = None
+        if self._scratch is not None:
+            self._scratch.cleanup()
+
+    def model_for(self, job: Job):
+        import torch
+
+        weights = job.mode if job.mode in ("8bit", "4bit") else "bf16"
+        if self.loaded != (job.size, weights):
+            self.model = None
+            if self.device.startswith("cuda"):
+                torch._dynamo.reset()  # compiled graphs of the previous model hold on to its weights
+                torch.cuda.empty_cache()
+            self.model = (load_quantized(job.size, int(weights[0]), self.dtype, self.scratch()) if weights != "bf16"
+                          else build_model(job.size, self.device, self.dtype))
+            self.loaded = (job.size, weights)
+        self.model.set_attn_implementation(MODE_OPTIONS[job.mode][0])
+        return self.model
+
+    def run(self, job: Job) -> list[Row]:
+        import torch
+
+        model = self.model_for(job)
+        options = MODE_OPTIONS[job.mode][1]
+        weight_bytes = decode_weight_bytes(model)
+        all_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
+        limit = bandwidth_limit_tok_s(weight_bytes, self.gbps) if self.gbps else None
+        rows = []
+        for budget in (job.budget, *job.extra_budgets):
+            inputs, vision_tokens = self.inputs.build(model.config, budget, self.device)
+            if self.device.startswith("cuda"):
+                torch.cuda.reset_peak_memory_stats()
+            timed_generate(model, inputs, 2, self.device)  # warm-up: kernels, allocator, vision rope tables
+            ttft = min(timed_generate(model, inputs, 1, self.device, **options)[0] for _ in range(self.args.repeats))
+            decode = None
+            if budget == job.budget:
+                if job.mode == "static+compile":  # the first call compiles (the cache shape must match the timed one)
+                    timed_generate(model, inputs, self.args.new_tokens, self.device, **options)
+                decode = timed_generate(model, inputs, self.args.new_tokens, self.device, **options)[1]
+            peak = torch.cuda.max_memory_allocated() / 1e9 if self.device.startswith("cuda") else None
+            rows.append(Row(
+                size=job.size, mode=job.mode, vision_tok=vision_tokens, input_tok=int(inputs["input_ids"].shape[1]),
+                ttft_ms=ttft * 1000, decode_tok_s=decode, limit_tok_s=limit,
+                of_limit=decode / limit if decode and limit else None, weights_gb=all_bytes / 1e9, peak_gb=peak,
+            ))
+        return rows
+
+
+def render(rows: list[Row]) -> str:
+    """Fixed-width table: header line, then one line per row."""
+
+    def cell(column: str, value) -> str:
+        if column == "size":
+            return f"{value:<6}"
+        if column == "mode":
+            return f"{value:<15}"
+        if column == "note":
+            return f"  {value}"
+        if value is None:
+            return f"{'-':>13}"
+        if column == "of_limit":
+            return f"{value:>13.0%}"
+        return f"{value:>13.{2 if column.endswith('_gb') else 1}f}" if isinstance(value, float) else f"{value:>13}"
+
+    header = f"{'size':<6}{'mode':<15}" + "".join(f"{c:>13}" for c in COLUMNS[2:-1]) + "  note"
+    return "\n".join([header] + ["".join(cell(c, getattr(row, c)) for c in COLUMNS).rstrip() for row in rows])
+
+
+def summary(rows: list[Row]) -> list[str]:
+    """The issue's targets for the main size: decode at >= 50% of the bandwidth limit, and a screenshot -> grounded
+    answer with one tool call in < 1.5 s (two model turns: ~40 tokens of tool call, then ~80 of answer)."""
+    measured = [r for r in rows if r.decode_tok_s]
+    if not measured:
+        return []
+    main = measured[0].size
+    best = max((r for r in measured if r.size == main), key=lambda r: r.decode_tok_s)
+    ttft = min(r.ttft_ms for r in rows if r.size == main and r.vision_tok == best.vision_tok and r.ttft_ms)
+    estimate = 2 * ttft / 1000 + 120 / best.decode_tok_s
+    return [
+        f"{main} fastest decode: {best.mode} {best.decode_tok_s:.1f} tok/s"
+        + (f" = {best.of_limit:.0%} of the bandwidth limit (target >= 50%)" if best.of_limit else ""),
+        f"{main} screenshot -> answer with one tool call, estimated: 2 x {ttft:.0f} ms prefill + 120 tokens at "
+        f"{best.decode_tok_s:.0f} tok/s = {estimate:.2f} s (target < 1.5 s; tool run time not included)",
+    ]
+
+
+def write_results(path: Path, device_name: str, header: list[str], table: str, lines: list[str]) -> None:
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    section = [f"\n## GPU figures: {device_name}, {stamp}\n", *[f"- {h}" for h in header], "", "```", table, "```",
+               *[f"- {line}" for line in lines], ""]
+    with path.open("a", encoding="utf-8") as out:
+        out.write("\n".join(section))
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="4b,2b,8b", help="comma list of 2b,4b,8b,tiny; the first is the main size")
+    parser.add_argument("--modes", help=f"comma list to keep, of {','.join(MODE_OPTIONS)}")
+    parser.add_argument("--quick", action="store_true", help="main size only: sdpa budget sweep + static/compile")
+    parser.add_argument("--new-tokens", type=int, help="decoded tokens per decode measurement (default 128, quick 64)")
+    parser.add_argument("--prompt-tokens", type=int, default=1500,
+                        help="text tokens around the image (system prompt + tool schemas + element list)")
+    parser.add_argument("--budget", type=int, default=MAIN_BUDGET,
+                        help="vision-token budget (max_pixels / 32 / 32) that decode and the mode comparison run at")
+    parser.add_argument("--sweep", default=",".join(map(str, SWEEP_BUDGETS)),
+                        help="more vision-token budgets for the main size's ttft sweep")
+    parser.add_argument("--repeats", type=int, default=3, help="time-to-first-token: best of this many")
+    parser.add_argument("--hbm-gbps", type=float, help="memory bandwidth in GB/s (default: looked up by device name)")
+    parser.add_argument("--budget-s", type=float, default=300, help="start no new measurement after this many seconds")
+    parser.add_argument("--job-timeout-s", type=int, default=150, help="give up one measurement after this long")
+    parser.add_argument("--device", default="auto", help="auto (cuda when available), cuda, cpu")
+    parser.add_argument("--results", type=Path, help="append a dated section with the table to this Markdown file")
+    parser.add_argument("--json", type=Path, help="write the rows as JSON here")
+    args = parser.parse_args(argv)
+    args.sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    unknown = [s for s in args.sizes if s not in SIZES]
+    if unknown or not args.sizes:
+        parser.error(f"--sizes {','.join(unknown) or '(empty)'}: choose from {', '.join(SIZES)}")
+    args.modes = [m.strip() for m in args.modes.split(",")] if args.modes else None
+    if args.modes and (bad := [m for m in args.modes if m not in MODE_OPTIONS]):
+        parser.error(f"--modes {','.join(bad)}: choose from {', '.join(MODE_OPTIONS)}")
+    try:
+        args.sweep = tuple(int(b) for b in args.sweep.split(",") if b.strip())
+    except ValueError:
+        parser.error(f"--sweep {args.sweep!r}: expected comma-separated token counts, e.g. 256,512")
+    args.new_tokens = args.new_tokens or (64 if args.quick else 128)
+    if args.new_tokens < 2:
+        parser.error(f"--new-tokens {args.new_tokens}: need at least 2 to measure decode speed")
+    return args
+
+
+def run_job(bench: Bench, job: Job, seconds_left: float, timeout_s: int) -> list[Row]:
+    """The job's rows, or one row saying why it has none: skipped, out of budget, timed out, failed."""
+    import torch
+
+    if reason := skip_reason(job.mode, bench.device):
+        return [Row(job.size, job.mode, note=reason)]
+    if seconds_left <= 0:
+        return [Row(job.size, job.mode, note="not run: past --budget-s")]
+    started = time.perf_counter()
+    # a timer of our own for this job; an outer one (pytest-timeout, say) is put back afterwards with what it had left
+    outer_handler = signal.signal(signal.SIGALRM, _on_alarm)
+    outer_left, _ = signal.setitimer(signal.ITIMER_REAL, timeout_s)
+    try:
+        rows = bench.run(job)
+    except _JobTimeout:
+        rows = [Row(job.size, job.mode, note=f"timed out after {timeout_s} s")]
+    except Exception as error:  # one mode failing (OOM, unsupported cache) must not lose the others
+        first_line = (str(error).splitlines() or [""])[0][:120]
+        rows = [Row(job.size, job.mode, note=f"error: {type(error).__name__}: {first_line}")]
+        if bench.device.startswith("cuda"):
+            torch.cuda.empty_cache()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, outer_handler)
+        if outer_left:
+            signal.setitimer(signal.ITIMER_REAL, max(outer_left - (time.perf_counter() - started), 0.001))
+    rows[0].note = rows[0].note or f"{time.perf_counter() - started:.0f} s"
+    return rows
+
+
+def main(argv: list[str] | None = None) -> list[Row]:
+    args = parse_args(argv)
+    import torch
+    import transformers
+
+    device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
+    dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
+    device_name = torch.cuda.get_device_name() if device.startswith("cuda") else "CPU (no GPU)"
+    gbps = args.hbm_gbps or (hbm_gbps(device_name) if device.startswith("cuda") else None)
+    header = [
+        f"device: {device_name}; HBM {f'{gbps:.0f} GB/s' if gbps else 'unknown (pass --hbm-gbps)'}; "
+        f"torch {torch.__version__}, transformers {transformers.__version__}; {str(dtype).removeprefix('torch.')}",
+        f"input: one {SCREEN[0]}x{SCREEN[1]} screenshot + {args.prompt_tokens} prompt tokens; ttft = best of "
+        f"{args.repeats} (vision encoder + prefill + 1 token, inputs already on the device); decode = "
+        f"{args.new_tokens} forced new tokens at batch 1; limit = HBM bandwidth / decode weight bytes",
+        f"command: {' '.join(['bench/gpu_model.py', *(argv if argv is not None else sys.argv[1:])])}",
+    ]
+    print("\n".join(header) + "\n\n" + render([]), flush=True)
+    bench = Bench(args, device, dtype, gbps)
+    rows: list[Row] = []
+    started = time.perf_counter()
+    try:
+        for job in plan(args.sizes, args.quick, args.modes, args.sweep, args.budget):
+            new_rows = run_job(bench, job, args.budget_s - (time.perf_counter() - started), args.job_timeout_s)
+            rows += new_rows
+            print("\n".join(render(new_rows).splitlines()[1:]), flush=True)
+    finally:
+        bench.close()
+    table = render(rows)
+    prep = ", ".join(f"{b} tok {ms:.0f} ms" for b, ms in sorted(bench.inputs.preprocess_ms.items()))
+    lines = summary(rows) + ([f"image preprocessing on the CPU (not in ttft): {prep}"] if prep else [])
+    print(f"\n{table}\n" + "\n".join(lines))
+    if args.results:
+        write_results(args.results, device_name, header, table, lines)
+    if args.json:
+        args.json.write_text(json.dumps({"header": header, "rows": [asdict(r) for r in rows], "summary": lines},
+                                        indent=1))
+    return rows
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""The benchmark harness itself: gpu_model runs end to end on the tiny model on CPU, its bandwidth arithmetic is right,
+and run_all keeps going when one section breaks. No timing is asserted (numbers belong in bench/, not tests)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+from perception.vlm.budget import vision_tokens
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+def load(name: str):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}_under_test", BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def gpu_model():
+    return load("gpu_model")
+
+
+@pytest.fixture(scope="module")
+def run_all():
+    return load("run_all")
+
+
+def test_gpu_model_tiny_on_cpu_prints_the_table_and_appends_results(gpu_model, tmp_path, capsys):
+    results = tmp_path / "RESULTS.md"
+    results.write_text("# Results\n")
+    rows = gpu_model.main(["--sizes", "tiny", "--quick", "--device", "cpu", "--new-tokens", "3", "--prompt-tokens", "8",
+                           "--repeats", "1", "--budget", "128", "--sweep", "64", "--hbm-gbps", "100",
+                           "--results", str(results)])
+    out = capsys.readouterr().out
+    for column in gpu_model.COLUMNS:
+        assert column in out
+    measured, compiled = [r for r in rows if r.mode == "sdpa"], [r for r in rows if r.mode == "static+compile"]
+    # the image processor's token count agrees with our own budget arithmetic
+    assert [r.vision_tok for r in measured] == [vision_tokens(1280, 800, 64 * 32 * 32, b * 32 * 32) for b in (128, 64)]
+    assert all(r.ttft_ms > 0 and r.input_tok == 8 + 2 + r.vision_tok + 5 for r in measured)
+    assert measured[0].decode_tok_s > 0 and measured[1].decode_tok_s is None  # decode only at the main budget
+    assert measured[0].limit_tok_s == pytest.approx(100e9 / gpu_model.decode_weight_bytes(
+        gpu_model.build_model("tiny", "cpu", None)))
+    assert compiled[0].note == "needs CUDA"
+    section = results.read_text()
+    assert section.startswith("# Results\n") and "## GPU figures: CPU (no GPU)" in section
+    assert "tiny  sdpa" in section and "fastest decode" in section
+
+
+def test_bandwidth_limit_for_qwen3_vl_4b_on_h100(gpu_model):
+    import torch
+
+    model = gpu_model.build_model("4b", "meta", torch.bfloat16)  # shapes only, no memory
+    hidden, inter, layers, heads, kv, head_dim, vocab = 2560, 9728, 36, 32, 8, 128, 151936
+    per_layer = (hidden * heads * head_dim * 2 + hidden * kv * head_dim * 2  # q, o; k, v
+                 + 3 * hidden * inter + 2 * head_dim + 2 * hidden)  # MLP; q/k norms; two RMS norms
+    params = layers * per_layer + hidden + vocab * hidden  # final norm; tied LM head (read once, embedding not again)
+    assert gpu_model.decode_weight_bytes(model) == 2 * params == 8_044_936_192
+    assert gpu_model.hbm_gbps("NVIDIA H100 80GB HBM3") == 3350
+    assert gpu_model.hbm_gbps("NVIDIA H100 PCIe") == 2000
+    assert gpu_model.hbm_gbps("NVIDIA H200") == 4800
+    assert gpu_model.hbm_gbps("NVIDIA A100-SXM4-80GB") == 2000
+    assert gpu_model.hbm_gbps("Some Future GPU") is None
+    assert gpu_model.bandwidth_limit_tok_s(8_044_936_192, 3350) == pytest.approx(416.4, abs=0.1)
+
+
+def test_gpu_model_rejects_unknown_size(gpu_model, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        gpu_model.main(["--sizes", "70b"])
+    assert exit_info.value.code == 2
+    assert "--sizes 70b" in capsys.readouterr().err
+
+
+def test_run_all_reports_a_failing_section_and_runs_the_rest(run_all, capsys):
+    def broken(full: bool):
+        raise ValueError("broken on purpose")
+
+    sections = [
+        run_all.Section("first", lambda full: [("a figure", "1 ms")]),
+        run_all.Section("broken", broken),
+        run_all.Section("last", lambda full: [("another", "full" if full else "quick")]),
+    ]
+    results = run_all.main([], sections=sections)
+    assert [(r.section, r.figure) for r in results] == [("first", "a figure"), ("broken", "ERROR"), ("last", "another")]
+    assert "ValueError: broken on purpose" in results[1].value
+    out = capsys.readouterr().out
+    assert "broken on purpose" in out and "quick" in out and "1 ms" in out
+
+
+def test_run_all_sections_load_only_on_request(run_all):
+    names = [s.name for s in run_all.default_sections(with_load=False)]
+    assert names == ["vision tokens", "change gate", "screen parser", "alarm history", "agent overhead", "model (GPU)"]
+    assert "load" in [s.name for s in run_all.default_sections(with_load=True)]
