@@ -51,12 +51,3 @@ def alarm_masks(hsv: np.ndarray) -> dict[str, np.ndarray]:
         masks[colour.priority] = (in_range & vivid).astype(np.uint8) * 255
     return masks
 
-
-def priority_of_pixels(hsv_pixels: np.ndarray) -> str | None:
-    """The priority whose colour covers most of the given HSV pixels (N x 3), if any covers a quarter of them."""
-    if hsv_pixels.size == 0:
-        return None
-    masks = alarm_masks(hsv_pixels.reshape(-1, 1, 3))
-    counts = {p: int(np.count_nonzero(m)) for p, m in masks.items()}
-    best = max(counts, key=counts.get)
-    return best if counts[best] >= 0.25 * len(hsv_pixels.reshape(-1, 3)) else None

@@ -56,7 +56,8 @@ def _badges_inside(mask: np.ndarray, bar: ColourMark, width: int, height: int, m
         hole = parents[index]
         if hole == -1 or parents[hole] == -1 or parents[parents[hole]] != -1:
             continue  # wanted: bar (outer) -> hole (the outline) -> face
-        mark = _classify(contour + [x1, y1], bar.priority, width, height, min_side - 2, max_side)
+        # a face is at least ~2/3 of a text line high; the counters of letters (o, 0, 8) are smaller
+        mark = _classify(contour + [x1, y1], bar.priority, width, height, max(min_side, round(height / 65)), max_side)
         if mark is not None and mark.kind == "badge":
             bx1, by1, bx2, by2 = mark.bbox  # grow back the pixel the erosion took
             badges.append(replace(mark, bbox=(bx1 - 1, by1 - 1, bx2 + 1, by2 + 1)))
@@ -75,9 +76,9 @@ def _classify(contour: np.ndarray, priority: str, width: int, height: int, min_s
     long_side, short_side = max(rw, rh), min(rw, rh)
     if long_side >= 0.25 * width and min_side <= short_side <= height / 9 and solidity >= 0.75:
         return ColourMark("bar", (x, y, x + w, y + h), priority, "bar", round(min(1.0, solidity), 3))
-    if min_side <= w <= max_side and min_side <= h <= max_side and 0.6 <= w / h <= 1.6 and area / (w * h) >= 0.4:
-        return ColourMark("badge", (x, y, x + w, y + h), priority, _shape(contour, area / (w * h)),
-                          round(min(1.0, solidity), 3))
+    fill = area / max(1, (w - 1) * (h - 1))  # contour area runs through pixel centres: one pixel less each way
+    if min_side <= w <= max_side and min_side <= h <= max_side and 0.6 <= w / h <= 1.6 and fill >= 0.4:
+        return ColourMark("badge", (x, y, x + w, y + h), priority, _shape(contour, fill), round(min(1.0, solidity), 3))
     return None
 
 

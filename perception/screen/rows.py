@@ -15,7 +15,9 @@ from perception.screen.ocr import TextBox
 # there and fixed (a real digit must remain), as is a lower-case l for I among the letters.
 _TAG = re.compile(r"(?<![A-Za-z])([A-Z][A-Zl]{0,4})-?([0-9OIl]{2,5})([A-Z]?)(?:[.,]([A-Z0-9]{1,6}))?(?![A-Za-z0-9])")
 _TIME = re.compile(r"(?<!\d)(\d{1,2}:\d{2}(?::\d{2})?)(?!\d)")
-_VALUE = re.compile(r"^-?\d+(?:[.,]\d+)?\s*(?:°C|°F|℃|bar|barg|kPa|MPa|psi|m3/h|m³/h|t/h|kg/h|%|rpm|A|V|kW|mm)?$")
+_UNITS = r"(?:°C|°F|℃|bar|barg|kPa|MPa|psi|m3/h|m³/h|t/h|kg/h|%|rpm|A|V|kW|mm)"
+_VALUE = re.compile(rf"^-?\d+(?:[.,]\d+)?\s*{_UNITS}?$")
+_TRAILING_VALUE = re.compile(rf"\s(-?\d+(?:[.,]\d+)?\s*{_UNITS})$")  # "... reactor R1 92.4 °C" in one OCR box
 _DIGIT_FIXES = str.maketrans({"O": "0", "I": "1", "l": "1"})
 
 PRIORITY_WORDS = {
@@ -147,7 +149,10 @@ def read_alarm(line: Line) -> AlarmFacts | None:
     value = next((b.text for b in reversed(line.boxes[tag_index + 1:]) if is_value(b.text)), None)
     described = []
     if after_tag and not (priority_word(after_tag) or state_word(after_tag)):  # OCR merged tag + description
-        described.append(after_tag)
+        trailing = _TRAILING_VALUE.search(after_tag)
+        if trailing and value is None:
+            value, after_tag = trailing.group(1), after_tag[:trailing.start()].strip()
+        described += [after_tag] if after_tag else []
     for box in line.boxes[tag_index + 1:]:
         if priority_word(box.text) or state_word(box.text) or is_value(box.text) or box.text == value:
             break

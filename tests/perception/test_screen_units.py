@@ -116,6 +116,9 @@ def test_text_boxes_group_into_lines_and_an_alarm_row_is_read_column_by_column()
     assert (alarm.time, alarm.tag, alarm.description, alarm.priority, alarm.state, alarm.value) == (
         "10:42:07", "PT-205", "Low pressure header 2", "1", "rtn_unacked", "3.2 bar")
     assert read_alarm(group_lines([_box("TIC-101 92.4 °C", 10, 10, 120, 30)])[0]) is None  # a process value
+    banner = read_alarm(group_lines([_box("10:42:07 TIC-101.HH High temperature reactor R1 92.4 °C", 0, 0, 500, 20)])[0])
+    assert (banner.time, banner.tag, banner.description, banner.value) == (
+        "10:42:07", "TIC-101.HH", "High temperature reactor R1", "92.4 °C")  # one OCR box for the whole banner
 
 
 def test_a_column_of_identical_cells_joined_by_the_detector_is_cut_back_into_lines():
