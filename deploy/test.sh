@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 if [[ -z "${HMI_AGENT_TEST_POSTGRES_URL:-}" ]] && command -v pg_ctlcluster >/dev/null && [[ $(id -u) -eq 0 ]]; then
     version=$(ls /usr/lib/postgresql | sort -n | tail -1)
     pg_lsclusters -h | grep -q "^$version main" || pg_createcluster "$version" main >/dev/null
-    pg_ctlcluster "$version" main start 2>/dev/null || true
+    pg_ctlcluster "$version" main start >/dev/null 2>&1 || true  # already running is fine
     for _ in $(seq 30); do pg_isready -q -h 127.0.0.1 && break; sleep 1; done
     su postgres -c "psql -q -tc \"SELECT 1 FROM pg_roles WHERE rolname='hmi'\" | grep -q 1 || psql -q -c \"CREATE ROLE hmi LOGIN PASSWORD 'hmi'\""
     su postgres -c "psql -q -tc \"SELECT 1 FROM pg_database WHERE datname='hmi_test'\" | grep -q 1 || createdb -O hmi hmi_test"
