@@ -282,15 +282,8 @@ def route_after_think(state: AgentState) -> str:
     return "act" if last.tool_calls else "answer"
 
 
-def route_after_act(state: AgentState) -> str:
-    if state.get("pending"):
-        return "approve"
-    if state.get("final"):
-        return "answer"
-    return "verify" if state.get("acted") else "think"
-
-
-def route_after_approve(state: AgentState) -> str:
+def route_after_tools(state: AgentState) -> str:
+    """After `act` and after `approve`: a pending action waits for approval, then answer, verify or think again."""
     if state.get("pending"):
         return "approve"
     if state.get("final"):
@@ -306,8 +299,8 @@ def build_graph(checkpointer: Any = None):
     graph.add_edge(START, "observe")
     graph.add_edge("observe", "think")
     graph.add_conditional_edges("think", route_after_think, ["act", "answer", "think"])
-    graph.add_conditional_edges("act", route_after_act, ["approve", "answer", "verify", "think"])
-    graph.add_conditional_edges("approve", route_after_approve, ["approve", "answer", "verify", "think"])
+    graph.add_conditional_edges("act", route_after_tools, ["approve", "answer", "verify", "think"])
+    graph.add_conditional_edges("approve", route_after_tools, ["approve", "answer", "verify", "think"])
     graph.add_edge("verify", "think")
     graph.add_edge("answer", END)
     return graph.compile(checkpointer=checkpointer)

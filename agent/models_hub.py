@@ -10,7 +10,6 @@ from typing import Literal
 from pydantic import BaseModel
 
 SIZES = ("2B", "4B", "8B")
-VARIANTS = ("Instruct", "Thinking")
 
 
 def model_id(size: str = "4B", *, thinking: bool = False) -> str:

@@ -51,8 +51,10 @@ def request_hash(summary: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(summary, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
-def new_session_id() -> str:
-    return f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+def new_session_id(kind: str = "", now: datetime | None = None) -> str:
+    """UTC start time to the millisecond first, so listing folders by name lists sessions in start order."""
+    now = now or datetime.now(timezone.utc)
+    return f"{now:%Y%m%d-%H%M%S}.{now.microsecond // 1000:03d}-{kind + '-' if kind else ''}{uuid.uuid4().hex[:6]}"
 
 
 class SessionRecorder:

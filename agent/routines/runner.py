@@ -23,7 +23,7 @@ from perception.screen.model import Element, ScreenParse
 from tools.actions import PlannedAction, ScreenActions
 from tools.result import ToolResult
 
-from agent.recording import SessionRecorder
+from agent.recording import SessionRecorder, new_session_id
 from agent.routines.history import RunHistory, RunRecord, new_run_id, now_utc
 from agent.routines.locks import screen_lock
 from agent.routines.matching import condition_met, describe_elements, find_element, matching
@@ -165,7 +165,7 @@ class RoutineRunner:
             status="running", started_at=now_utc(),
         )
         recorder = SessionRecorder(
-            self.settings.sessions_dir, session_id=f"{record.started_at:%Y%m%d-%H%M%S}-routine-{routine.name}-{record.id}"
+            self.settings.sessions_dir, session_id=new_session_id(f"routine-{routine.name}-{record.id}", record.started_at)
         )
         record.session_dir = str(recorder.dir)
         recorder.manifest.update(

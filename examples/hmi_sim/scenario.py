@@ -23,7 +23,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 SCENARIOS_DIR = Path(__file__).parent / "scenarios"
 DEFAULT_SCENARIO = SCENARIOS_DIR / "feed_unit.yaml"
-PUMP_STATES = ("running", "stopped", "tripped")
 
 
 class ScenarioError(ValueError):

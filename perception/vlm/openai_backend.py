@@ -82,14 +82,10 @@ class OpenAICompatibleVLM:
         started = time.perf_counter()
         content, wire_calls, usage, first_token_at = self._post(body)
         finished = time.perf_counter()
-        output_tokens = int(usage.get("completion_tokens") or 0)
-        stats = GenerationStats(
-            input_tokens=int(usage.get("prompt_tokens") or 0),
-            vision_tokens=image_tokens,
-            output_tokens=output_tokens,
-            time_to_first_token_s=(first_token_at or finished) - started,
-            total_s=finished - started,
-            tokens_per_s=_rate(output_tokens, started, first_token_at, finished),
+        stats = GenerationStats.timed(
+            input_tokens=int(usage.get("prompt_tokens") or 0), vision_tokens=image_tokens,
+            output_tokens=int(usage.get("completion_tokens") or 0),
+            started=started, first_token_at=first_token_at, finished=finished,
         )
         try:
             text, tool_calls = self._tool_calls(content, wire_calls)
@@ -198,10 +194,3 @@ def _read_stream(response: httpx.Response) -> tuple[str, list[dict], dict, float
                 call["function"]["name"] += function.get("name") or ""
                 call["function"]["arguments"] += function.get("arguments") or ""
     return "".join(content), [calls[i] for i in sorted(calls)], usage, first_token_at
-
-
-def _rate(tokens: int, started: float, first_token_at: float | None, finished: float) -> float:
-    """Decode speed after the first token when streamed; over the whole call otherwise."""
-    if first_token_at is None:
-        return tokens / (finished - started) if finished > started else 0.0
-    return (tokens - 1) / (finished - first_token_at) if tokens > 1 and finished > first_token_at else 0.0

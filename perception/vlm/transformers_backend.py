@@ -78,6 +78,7 @@ def _quantization_config(quantization: str, device: str, dtype):
             return BitsAndBytesConfig(load_in_8bit=True)
         return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=dtype)
     _require("optimum.quanto", f"{quantization=}")
+    _require("accelerate", f"{quantization=}")  # transformers' quanto loader needs it
     from transformers import QuantoConfig
 
     return QuantoConfig(weights="int8")
@@ -224,14 +225,5 @@ class TransformersQwen3VL:
 def _stats(inputs, prompt_length: int, output_tokens: int, started, first_token_at, finished) -> GenerationStats:
     grid = inputs.get("image_grid_thw")
     vision_tokens = int((grid.prod(dim=-1) // MERGE_SIZE**2).sum()) if grid is not None else 0
-    ttft = (first_token_at or finished) - started
-    decode_time = finished - (first_token_at or started)
-    later_tokens = output_tokens - 1 if first_token_at else output_tokens
-    return GenerationStats(
-        input_tokens=prompt_length,
-        vision_tokens=vision_tokens,
-        output_tokens=output_tokens,
-        time_to_first_token_s=ttft,
-        total_s=finished - started,
-        tokens_per_s=later_tokens / decode_time if later_tokens > 0 and decode_time > 0 else 0.0,
-    )
+    return GenerationStats.timed(input_tokens=prompt_length, vision_tokens=vision_tokens, output_tokens=output_tokens,
+                                 started=started, first_token_at=first_token_at, finished=finished)

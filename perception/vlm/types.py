@@ -21,6 +21,19 @@ class GenerationStats(BaseModel):
     total_s: float
     tokens_per_s: float  # decode speed after the first token
 
+    @classmethod
+    def timed(cls, *, input_tokens: int, vision_tokens: int, output_tokens: int, started: float,
+              first_token_at: float | None, finished: float) -> GenerationStats:
+        """Stats from `time.perf_counter()` readings; without a first-token time the speed is over the whole call."""
+        if first_token_at is None:
+            rate = output_tokens / (finished - started) if finished > started else 0.0
+        else:
+            later_tokens, decode_time = output_tokens - 1, finished - first_token_at
+            rate = later_tokens / decode_time if later_tokens > 0 and decode_time > 0 else 0.0
+        return cls(input_tokens=input_tokens, vision_tokens=vision_tokens, output_tokens=output_tokens,
+                   time_to_first_token_s=(first_token_at or finished) - started, total_s=finished - started,
+                   tokens_per_s=rate)
+
     def summary(self) -> str:
         return (
             f"{self.input_tokens} in ({self.vision_tokens} vision), {self.output_tokens} out, "

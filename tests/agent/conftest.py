@@ -1,4 +1,4 @@
-"""Agent test fixtures: a rendered HMI frame, a still 'screen' source with geometry, an agent factory."""
+"""Agent test fixtures: the rendered HMI saved as a PNG, an agent factory, real AlarmTools over demo alarm data."""
 
 from __future__ import annotations
 
@@ -6,38 +6,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageDraw, ImageFont
 
 from agent.runner import HmiAgent
 from agent.scripted import ScriptedModel
 from agent.settings import Settings
-from perception.frames import Frame, ScreenGeometry
+from tests.hmi_picture import StillScreen, render_hmi
 from tools.actions import ScreenActions
-
-
-def render_hmi(size: tuple[int, int] = (640, 400), acked: bool = False) -> Image.Image:
-    """A small alarm-list screen: a banner, one alarm row and an ACK button."""
-    image = Image.new("RGB", size, (200, 200, 200))
-    draw = ImageDraw.Draw(image)
-    font = ImageFont.load_default(size=18)
-    draw.rectangle((0, 0, size[0], 40), fill=(150, 150, 150) if acked else (220, 30, 30))
-    draw.text((10, 10), "TI-101.HI  REACTOR TEMP HIGH  98.5 C", fill=(255, 255, 255), font=font)
-    draw.rectangle((20, 80, 620, 110), fill=(255, 255, 255))
-    draw.text((30, 85), "01:02:03  TI-101.HI  HIGH  " + ("ACKED" if acked else "UNACK"), fill=(0, 0, 0), font=font)
-    draw.rectangle((500, 330, 600, 370), fill=(60, 60, 60))
-    draw.text((530, 340), "ACK", fill=(255, 255, 255), font=font)
-    return image
-
-
-class StillScreen:
-    """A screen source that always shows the same picture at the desktop origin (real Frame with geometry)."""
-
-    def __init__(self, image: Image.Image):
-        self.image = image
-
-    def grab(self) -> Frame:
-        w, h = self.image.size
-        return Frame(self.image, "screen:1", datetime.now(timezone.utc), ScreenGeometry(0, 0, w, h))
 
 
 class NoAlarmTools:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agent.scripted import tool_call_text
-from tests.agent.conftest import StillScreen, render_hmi
+from tests.hmi_picture import StillScreen, render_hmi
 from tools.actions import ScreenActions
 
 CLICK_ACK = tool_call_text("click", {"x": 859, "y": 875})  # the ACK button of render_hmi, 0-1000 scale

@@ -4,13 +4,6 @@ acknowledgement, and the recorded session replays identically."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import pytest
 from sqlalchemy import create_engine, text
 
@@ -20,47 +13,18 @@ from agent.scripted import ScriptedModel, tool_call_text
 from agent.settings import Settings
 from perception.capture import ScreenSource
 from storage.db import open_database
+from tests.simulator import ONE_ALARM_SCENARIO, running_simulator, wait_for
 from tools.actions import ScreenActions
 from tools.alarms import AlarmTools
 
 pytestmark = pytest.mark.xvfb
-ROOT = Path(__file__).resolve().parents[2]
-SCENARIO = """
-title: Test unit
-tags:
-  LT-1: {description: Drum level, unit: "%", kind: level, value: 91}
-timeline:
-  - {at: 0, alarm: {tag: LT-1, condition: HIHI, priority: 1, description: Drum level high high}}
-"""
-
-
-def wait_for(predicate, timeout=10.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.05)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 @pytest.fixture
 def simulator(xvfb, tmp_path, sqlite_url):
-    (tmp_path / "unit.yaml").write_text(SCENARIO)
-    status_file = tmp_path / "status.json"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "examples.hmi_sim", "--scenario", str(tmp_path / "unit.yaml"), "--db", sqlite_url,
-         "--status-file", str(status_file), "--operator", "tester"],
-        cwd=ROOT, env=os.environ.copy(), stderr=subprocess.PIPE, text=True,
-    )
-
-    def status() -> dict:
-        return json.loads(status_file.read_text()) if status_file.exists() else {}
-
-    wait_for(lambda: status().get("banner"), what="the simulator's first alarm")
-    yield status
-    process.terminate()
-    _, errors = process.communicate(timeout=10)
-    assert "Traceback" not in errors, errors
+    with running_simulator(tmp_path, sqlite_url, ONE_ALARM_SCENARIO, operator="tester",
+                           ready=lambda status: status.get("banner"), ready_what="the simulator's first alarm") as status:
+        yield status
 
 
 def test_agent_acknowledges_the_alarm_on_the_simulator_after_approval(simulator, sqlite_url, tmp_path):

@@ -12,7 +12,8 @@ import pytest
 from agent.runner import HmiAgent
 from agent.settings import Settings
 from perception.vlm.transformers_backend import TransformersQwen3VL
-from tests.agent.conftest import NoAlarmTools, render_hmi
+from tests.agent.conftest import NoAlarmTools
+from tests.hmi_picture import render_hmi
 
 
 @pytest.fixture(scope="module")

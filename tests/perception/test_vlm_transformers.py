@@ -177,7 +177,22 @@ def test_load_errors_are_clear(tmp_path, tiny_qwen3vl_dir):
         TransformersQwen3VL.load(tiny_qwen3vl_dir, dtype="fp8")
 
 
-@pytest.mark.skipif(importlib.util.find_spec("optimum") is not None, reason="optimum is installed here")
-def test_int8_cpu_without_optimum_quanto_names_the_package(tiny_qwen3vl_dir):
+def test_int8_cpu_without_optimum_quanto_names_the_package(tiny_qwen3vl_dir, monkeypatch):
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name.startswith("optimum") else real_find_spec(name, *a)
+    )
     with pytest.raises(ModelLoadError, match="optimum.quanto.*hmi-agent\\[quant\\]"):
         TransformersQwen3VL.load(tiny_qwen3vl_dir, device="cpu", quantization="int8-cpu")
+
+
+def test_int8_cpu_loads_quantized_linear_layers_and_generates(tiny_qwen3vl_dir):
+    from optimum.quanto import QLinear
+
+    quantized = TransformersQwen3VL.load(
+        tiny_qwen3vl_dir, device="cpu", quantization="int8-cpu", min_pixels=MIN_PIXELS, max_pixels=MAX_PIXELS
+    )
+    layer = quantized.model.model.language_model.layers[0]
+    assert isinstance(layer.mlp.gate_proj, QLinear) and isinstance(layer.self_attn.q_proj, QLinear)
+    reply = quantized.generate(ask(screen()), TOOLS, max_new_tokens=3)
+    assert reply.stats.vision_tokens == 240 and 1 <= reply.stats.output_tokens <= 3

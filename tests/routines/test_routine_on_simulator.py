@@ -4,10 +4,6 @@ the simulator's status and alarm journal show it, the run is in the history, and
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
 from contextlib import redirect_stdout
 from io import StringIO
 from pathlib import Path
@@ -17,9 +13,9 @@ from sqlalchemy import create_engine, text
 
 from agent.cli import main
 from agent.routines.replay import replay_run
+from tests.simulator import ROOT, running_simulator
 
 pytestmark = pytest.mark.xvfb
-ROOT = Path(__file__).resolve().parents[2]
 ROUTINE = ROOT / "examples" / "routines" / "ack_low_priority_alarm.yaml"
 SCENARIO = """
 title: Test unit
@@ -32,33 +28,12 @@ timeline:
 """
 
 
-def wait_for(predicate, timeout=15.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.05)
-    pytest.fail(f"timed out waiting for {what}")
-
-
 @pytest.fixture
 def simulator(xvfb, tmp_path, sqlite_url):
-    (tmp_path / "unit.yaml").write_text(SCENARIO)
-    status_file = tmp_path / "status.json"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "examples.hmi_sim", "--scenario", str(tmp_path / "unit.yaml"), "--db", sqlite_url,
-         "--status-file", str(status_file), "--operator", "routine"],
-        cwd=ROOT, env=os.environ.copy(), stderr=subprocess.PIPE, text=True,
-    )
-
-    def status() -> dict:
-        return json.loads(status_file.read_text()) if status_file.exists() else {}
-
-    wait_for(lambda: len(status().get("alarms", [])) == 2, what="the simulator's alarms")
-    yield status
-    process.terminate()
-    _, errors = process.communicate(timeout=10)
-    assert "Traceback" not in errors, errors
+    with running_simulator(tmp_path, sqlite_url, SCENARIO, operator="routine", timeout=15.0,
+                           ready=lambda status: len(status.get("alarms", [])) == 2,
+                           ready_what="the simulator's alarms") as status:
+        yield status
 
 
 def cli_json(*args: str):

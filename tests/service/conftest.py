@@ -1,4 +1,4 @@
-"""Service fixtures: a real SQLite alarm database with one alarm's definition and journal, a rendered HMI picture,
+"""Service fixtures: a real SQLite alarm database with one alarm's definition and journal, PNG upload bytes,
 and `make_service` → the FastAPI app around an HmiAgent whose model decisions are scripted."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 
 from agent.scripted import tool_call_text
 from agent.settings import Settings
@@ -37,40 +37,6 @@ ASK_REPLIES = [
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-def render_hmi(size: tuple[int, int] = (640, 400)) -> Image.Image:
-    """A small alarm screen: red banner with the alarm, one alarm row, an ACK button."""
-    image = Image.new("RGB", size, (200, 200, 200))
-    draw = ImageDraw.Draw(image)
-    font = ImageFont.load_default(size=18)
-    draw.rectangle((0, 0, size[0], 40), fill=(220, 30, 30))
-    draw.text((10, 10), "TI-101.HI  REACTOR TEMP HIGH  98.5 C", fill=(255, 255, 255), font=font)
-    draw.rectangle((20, 80, 620, 110), fill=(255, 255, 255))
-    draw.text((30, 85), "01:02:03  TI-101.HI  HIGH  UNACK", fill=(0, 0, 0), font=font)
-    draw.rectangle((500, 330, 600, 370), fill=(60, 60, 60))
-    draw.text((530, 340), "ACK", fill=(255, 255, 255), font=font)
-    return image
-
-
-class StillScreen:
-    """A 'live screen' that always shows the same picture at the desktop origin (a real Frame with geometry)."""
-
-    def __init__(self, image: Image.Image):
-        self.image = image
-
-    def grab(self):
-        from perception.frames import Frame, ScreenGeometry
-
-        w, h = self.image.size
-        return Frame(self.image, "screen:1", datetime.now(timezone.utc), ScreenGeometry(0, 0, w, h))
-
-
-@pytest.fixture
-def hmi_png(tmp_path) -> Path:
-    path = tmp_path / "hmi.png"
-    render_hmi().save(path)
-    return path
 
 
 def png_bytes(image: Image.Image) -> bytes:

@@ -11,7 +11,8 @@ import pytest
 from agent.runner import HmiAgent
 from agent.scripted import ScriptedModel, tool_call_text
 from agent.service.app import create_app
-from tests.service.conftest import StillScreen, png_bytes, render_hmi
+from tests.hmi_picture import StillScreen, render_hmi
+from tests.service.conftest import png_bytes
 from tools.actions import ScreenActions
 
 pytestmark = pytest.mark.anyio

@@ -14,7 +14,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
 from agent.scripted import ScriptedModel, tool_call_text
-from tests.service.conftest import ASK_REPLIES, png_bytes, render_hmi
+from tests.hmi_picture import render_hmi
+from tests.service.conftest import ASK_REPLIES, png_bytes
 from tests.service.test_service_api import ask, client_of
 
 pytestmark = pytest.mark.anyio

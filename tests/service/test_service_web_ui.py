@@ -18,7 +18,8 @@ from agent.runner import HmiAgent
 from agent.scripted import ScriptedModel, reply_from_raw, tool_call_text
 from agent.service.app import create_app
 from agent.settings import Settings
-from tests.service.conftest import ASK_REPLIES, StillScreen, render_hmi, seed_alarm_db
+from tests.hmi_picture import StillScreen, render_hmi
+from tests.service.conftest import ASK_REPLIES, seed_alarm_db
 from tools.actions import ScreenActions
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

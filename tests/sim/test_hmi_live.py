@@ -3,62 +3,27 @@ screen and writes the acknowledgement, with the operator's name, into the alarm 
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from perception.capture import ScreenSource
 from perception.screen.model import Element, ScreenParse
+from tests.simulator import ONE_ALARM_SCENARIO, running_simulator, wait_for
 from tools.actions import ScreenActions
 
 pytestmark = pytest.mark.xvfb
-ROOT = Path(__file__).resolve().parents[2]
 BUTTON_BAR = (0, 720, 1280, 800)
 BANNER_PIXEL = (6, 60)
 RED, GREY = (220, 0, 0), (74, 74, 74)
-SCENARIO = """
-title: Test unit
-tags:
-  LT-1: {description: Drum level, unit: "%", kind: level, value: 91}
-timeline:
-  - {at: 0, alarm: {tag: LT-1, condition: HIHI, priority: 1, description: Drum level high high}}
-"""
-
-
-def wait_for(predicate, timeout=10.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if (value := predicate()) :
-            return value
-        time.sleep(0.05)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 @pytest.fixture
 def simulator(xvfb, tmp_path, sqlite_url):
-    scenario = tmp_path / "unit.yaml"
-    scenario.write_text(SCENARIO)
-    status_file = tmp_path / "status.json"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "examples.hmi_sim", "--scenario", str(scenario), "--db", sqlite_url,
-         "--status-file", str(status_file), "--operator", "tester"],
-        cwd=ROOT, env=os.environ.copy(), stderr=subprocess.PIPE, text=True,
-    )
-
-    def status() -> dict:
-        return json.loads(status_file.read_text()) if status_file.exists() else {}
-
-    wait_for(lambda: status().get("banner"), what="the simulator's first alarm")
-    yield status
-    process.terminate()
-    _, errors = process.communicate(timeout=10)
-    assert "Traceback" not in errors, errors
+    with running_simulator(tmp_path, sqlite_url, ONE_ALARM_SCENARIO, operator="tester",
+                           ready=lambda status: status.get("banner"), ready_what="the simulator's first alarm") as status:
+        yield status
 
 
 def banner_colours(samples: int, every: float) -> list[tuple[int, int, int]]:

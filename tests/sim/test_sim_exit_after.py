@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
+from tests.simulator import start_simulator
+
 pytestmark = pytest.mark.xvfb
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_exit_after_counts_from_launch_not_from_the_scenario_start(xvfb, tmp_path, sqlite_url):
     status_file = tmp_path / "status.json"
     started = time.monotonic()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "examples.hmi_sim", "--db", sqlite_url, "--status-file", str(status_file),
-         "--start-at", "60", "--exit-after", "2"],
-        cwd=ROOT, stderr=subprocess.PIPE, text=True,
-    )
+    process = start_simulator(sqlite_url, status_file, "--start-at", "60", "--exit-after", "2")
     _, errors = process.communicate(timeout=30)
     assert process.returncode == 0, errors
     assert time.monotonic() - started >= 2

@@ -1,3 +1,5 @@
+"""Importing alarm definitions from YAML and CSV: bilingual fields, names and durations, bad rows reported by line."""
+
 import pytest
 from sqlalchemy import func, select
 

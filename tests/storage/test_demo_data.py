@@ -1,3 +1,5 @@
+"""The generated demo plant: seeded, reproducible journals with areas, bilingual definitions and nuisance alarms."""
+
 from collections import Counter
 from datetime import UTC, datetime
 

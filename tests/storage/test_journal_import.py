@@ -1,3 +1,5 @@
+"""Importing alarm journals (our CSV layout and SCADA exports): state mapping, time zones, bad rows, re-import."""
+
 from collections import Counter
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo

@@ -1,3 +1,5 @@
+"""Opening the database: SQLite folders, WAL and foreign keys, migrations applied once and matching the models."""
+
 import pytest
 from sqlalchemy import inspect, text
 

@@ -1,3 +1,5 @@
+"""Parsing and formatting durations, moments and export timestamps."""
+
 from datetime import UTC, datetime, timedelta
 
 import pytest

@@ -1,3 +1,5 @@
+"""The tool registry: a Google-style docstring becomes the schema, bad arguments go back to the model as text."""
+
 from typing import Annotated
 
 from pydantic import Field
