@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -52,7 +52,7 @@ def open_database(url: str) -> Database:
     """Opens (creating if needed) the database at `url` and brings its schema up to date.
 
     Raises:
-        ValueError: when `url` is not a SQLAlchemy URL of an installed driver.
+        ValueError: when `url` is not a SQLAlchemy URL of an installed driver, or its SQLite folder cannot be made.
         sqlalchemy.exc.OperationalError: when the database cannot be reached.
     """
     try:
@@ -60,13 +60,23 @@ def open_database(url: str) -> Database:
         parsed.get_dialect()
     except (ArgumentError, NoSuchModuleError):
         raise ValueError(f"{url!r} is not a usable database URL (e.g. sqlite:///alarms.sqlite)") from None
+    try:
+        engine = _create_engine(parsed)
+    except ImportError as e:  # the dialect is known to SQLAlchemy but its driver package is not installed
+        driver = e.name or parsed.drivername
+        raise ValueError(f"{url!r} needs the database driver {driver!r}, which is not installed") from None
+    except OSError as e:
+        raise ValueError(f"cannot create the folder for database {url!r}: {e.strerror or e}") from None
+    apply_migrations(engine)
+    return Database(url=url, engine=engine)
+
+
+def _create_engine(parsed: URL) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         in_memory = parsed.database in (None, "", ":memory:")
         if not in_memory:
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed, poolclass=StaticPool) if in_memory else create_engine(parsed)
         event.listen(engine, "connect", _tune_sqlite)
-    else:
-        engine = create_engine(parsed, pool_pre_ping=True)
-    apply_migrations(engine)
-    return Database(url=url, engine=engine)
+        return engine
+    return create_engine(parsed, pool_pre_ping=True)

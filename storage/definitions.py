@@ -79,7 +79,10 @@ def read_definitions(path: Path) -> tuple[str, Iterator[tuple[int, dict[str, Any
 def _csv_items(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     with path.open(newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f)
-        reader.fieldnames = [h.strip().lower() for h in reader.fieldnames or []]
+        if not reader.fieldnames:
+            yield 1, {"": "empty file: expected a CSV header"}
+            return
+        reader.fieldnames = [h.strip().lower() for h in reader.fieldnames]
         for row in reader:
             if None in row:
                 yield reader.line_num, {"": "more cells than the header"}
@@ -101,7 +104,10 @@ def _yaml_items(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         document = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        raise ImportRejected(str(path), [RowError(mark.line + 1 if mark else 1, f"not valid YAML: {e}")]) from None
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]  # str(e) spans lines with a source excerpt
+        where = f" at column {mark.column + 1}" if mark else ""
+        line = mark.line + 1 if mark else 1
+        raise ImportRejected(str(path), [RowError(line, f"not valid YAML: {problem}{where}")]) from None
     items = document.get("alarms") if isinstance(document, dict) else document
     if not isinstance(items, list):
         raise ImportRejected(str(path), [RowError(1, "expected a list of alarms (or a mapping with an 'alarms' list)")])

@@ -211,8 +211,11 @@ def _insert_by_lookup(conn: Connection, model: type, key: list[str]) -> Callable
 
 
 def _read_layout(path: Path) -> str:
-    with path.open(newline="", encoding="utf-8-sig") as f:
-        header = next(csv.reader(f), None)
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            header = next(csv.reader(f), None)
+    except UnicodeDecodeError:
+        raise ImportRejected(str(path), [RowError(1, "not UTF-8 text")]) from None
     if not header:
         raise ImportRejected(str(path), [RowError(1, "empty file: expected a CSV header")])
     layout = detect_journal_layout(header)

@@ -58,6 +58,8 @@ def parse_moment(text: str, now: datetime) -> datetime:
     """A duration means that long before `now`; anything else must be an ISO timestamp (naive = UTC)."""
     try:
         return now - parse_duration(text)
+    except OverflowError:
+        raise ValueError(f"{text!r} reaches back further than the calendar goes") from None
     except ValueError:
         pass
     try:

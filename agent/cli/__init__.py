@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from agent.settings import Settings
 
@@ -54,4 +55,7 @@ def main(argv: list[str] | None = None) -> None:
     except ValidationError as e:  # a bad HMI_AGENT_* variable or .env entry
         first = e.errors()[0]
         print(f"hmi-agent: error: setting {'.'.join(map(str, first['loc']))}: {first['msg']}", file=sys.stderr)
+        sys.exit(2)
+    except SettingsError as e:  # a list/dict setting whose value is not JSON, e.g. HMI_AGENT_ALLOWED_REGIONS=x
+        print(f"hmi-agent: error: {e}: list settings take JSON, e.g. '[[0, 0, 800, 600]]'", file=sys.stderr)
         sys.exit(2)

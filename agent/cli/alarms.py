@@ -123,11 +123,14 @@ def demo_data(
 
     definitions = demo_definitions(tags)
     if export:
-        write_definitions(export / "definitions.yaml", definitions)
-        write_definitions(export / "definitions.csv", definitions)
         rows = list(demo_events(days, seed, tags=tags))
-        write_journal_csv(export / "journal.csv", rows)
-        write_journal_csv(export / "journal_scada.csv", rows, layout="scada")
+        try:
+            write_definitions(export / "definitions.yaml", definitions)
+            write_definitions(export / "definitions.csv", definitions)
+            write_journal_csv(export / "journal.csv", rows)
+            write_journal_csv(export / "journal_scada.csv", rows, layout="scada")
+        except OSError as e:
+            raise UserError(f"cannot write to --export {str(export)!r}: {e.strerror or e}") from None
         typer.echo(f"wrote {len(definitions)} definitions and {len(rows)} journal events to {export}/")
         return
     db = _open(ctx)

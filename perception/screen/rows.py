@@ -10,10 +10,11 @@ import numpy as np
 
 from perception.screen.ocr import TextBox
 
-# ISA-5.1 style tags: letters, optional dash, 2-5 digits, optional loop suffix letter, optional ".HH"/".PV" attribute:
-# TIC-101.HH, PT-205, FV-3001, LSHH-420. OCR misreads O/I/l for digits in the number part, so those are accepted
-# there and fixed (a real digit must remain), as is a lower-case l for I among the letters.
-_TAG = re.compile(r"(?<![A-Za-z])([A-Z][A-Zl]{0,4})-?([0-9OIl]{2,5})([A-Z]?)(?:[.,]([A-Z0-9]{1,6}))?(?![A-Za-z0-9])")
+# ISA-5.1 style tags: letters, optional dash, 1-5 digits, optional loop suffix letter, optional ".HH"/".PV" attribute:
+# TIC-101.HH, PT-205, FV-3001, LSHH-420, PT-1. A single digit needs the dash, so "reactor R1" is not a tag. OCR
+# misreads O/I/l for digits in the number part, so those are accepted there and fixed (a real digit must remain),
+# as is a lower-case l for I among the letters.
+_TAG = re.compile(r"(?<![A-Za-z])([A-Z][A-Zl]{0,4})(-?)([0-9OIl]{1,5})([A-Z]?)(?:[.,]([A-Z0-9]{1,6}))?(?![A-Za-z0-9])")
 _TIME = re.compile(r"(?<!\d)(\d{1,2}:\d{2}(?::\d{2})?)(?!\d)")
 _UNITS = r"(?:°C|°F|℃|bar|barg|kPa|MPa|psi|m3/h|m³/h|t/h|kg/h|%|rpm|A|V|kW|mm)"
 _VALUE = re.compile(rf"^-?\d+(?:[.,]\d+)?\s*{_UNITS}?$")
@@ -39,8 +40,8 @@ def split_tag(text: str) -> tuple[str, str] | None:
     and the text after it."""
     compact = re.sub(r"\s*([.\-])\s*", r"\1", text)
     for match in _TAG.finditer(compact):
-        letters, number, loop, attribute = match.groups()
-        if not any(ch.isdigit() for ch in number):
+        letters, dash, number, loop, attribute = match.groups()
+        if not any(ch.isdigit() for ch in number) or (len(number) < 2 and not dash):
             continue
         tag = f"{letters.replace('l', 'I')}-{number.translate(_DIGIT_FIXES)}{loop}"
         return (f"{tag}.{attribute}" if attribute else tag), compact[match.end():].strip()

@@ -24,6 +24,8 @@ from perception.screen.rows import find_tag, group_lines, priority_word, read_al
         ("LSHH-420", "LSHH-420"),
         ("TIC - 1O1 . HH", "TIC-101.HH"),  # OCR spacing and O-for-0 in the number
         ("Al-1808", "AI-1808"),  # lower-case l for I
+        ("10:42:07 PT-1.HH Discharge pressure high", "PT-1.HH"),  # a one-digit loop number with its dash
+        ("High temperature reactor R1", None),  # a one-digit name without a dash is not a tag
         ("反应器R1温度高", None),
         ("10:42:07", None),
         ("92.4 m3/h", None),
