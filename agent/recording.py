@@ -138,7 +138,7 @@ class SessionRecorder:
 
     def _write(self) -> None:
         tmp = self.dir / (MANIFEST + ".tmp")
-        tmp.write_text(json.dumps(self.manifest, indent=1, ensure_ascii=False, default=str))
+        tmp.write_text(json.dumps(self.manifest, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
         os.replace(tmp, self.dir / MANIFEST)
 
 
@@ -146,7 +146,12 @@ def load_manifest(session_dir: Path) -> dict[str, Any]:
     path = Path(session_dir) / MANIFEST
     if not path.is_file():
         raise FileNotFoundError(f"{session_dir} is not a recorded session: {MANIFEST} is missing")
-    manifest = json.loads(path.read_text())
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as e:  # not UTF-8 or not JSON: a damaged or foreign file
+        raise ValueError(f"{path} is not a session manifest: {e}") from None
+    if not isinstance(manifest, dict):
+        raise ValueError(f"{path} is not a session manifest: expected a JSON object")
     if manifest.get("version") != FORMAT_VERSION:
         raise ValueError(f"{path}: session format version {manifest.get('version')!r}, expected {FORMAT_VERSION}")
     return manifest

@@ -72,7 +72,7 @@ def load_vlm(settings: Settings) -> VisionLanguageModel:
             min_pixels=settings.min_pixels, max_pixels=settings.max_pixels,
         )
     except ModelLoadError as e:
-        if Path(settings.model).expanduser().exists():
+        if Path(settings.model).expanduser().exists() or settings.model.startswith(("/", "./", "../", "~")):
             raise
         raise ModelLoadError(
             f"model {settings.model!r} is not in the local cache and the hub is unreachable; run `hmi-agent model pull` "

@@ -47,7 +47,7 @@ class ScreenSource:
             x1, y1, x2, y2 = self.region
             return {"left": x1, "top": y1, "width": x2 - x1, "height": y2 - y1}, f"screen:region{self.region}"
         if not 0 <= self.monitor < len(sct.monitors):
-            raise ValueError(
+            raise FrameSourceError(
                 f"monitor={self.monitor} does not exist: this desktop has monitors 1..{len(sct.monitors) - 1} "
                 "(0 = all of them)"
             )
@@ -55,10 +55,14 @@ class ScreenSource:
 
     def grab(self) -> Frame:
         import mss
+        from mss.exception import ScreenShotError
 
-        with mss.mss() as sct:
-            area, source = self._area(sct)
-            shot = sct.grab(area)
+        try:
+            with mss.mss() as sct:
+                area, source = self._area(sct)
+                shot = sct.grab(area)
+        except ScreenShotError as e:  # no display (DISPLAY unset, X server gone) or a capture the server refused
+            raise FrameSourceError(f"cannot capture the screen: {str(e).splitlines()[0]}") from None
         image = Image.frombytes("RGB", shot.size, shot.bgra, "raw", "BGRX")
         # mss reports the area in logical pixels but returns physical ones on HiDPI (e.g. Retina): keep the ratio.
         geometry = ScreenGeometry(

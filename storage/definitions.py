@@ -83,6 +83,9 @@ def _csv_items(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             yield 1, {"": "empty file: expected a CSV header"}
             return
         reader.fieldnames = [h.strip().lower() for h in reader.fieldnames]
+        if "tag" not in reader.fieldnames:
+            yield 1, {"": f"header {reader.fieldnames!r} has no 'tag' column"}
+            return
         for row in reader:
             if None in row:
                 yield reader.line_num, {"": "more cells than the header"}

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from agent.settings import Settings
+
+if TYPE_CHECKING:
+    from storage.db import Database
 
 app = typer.Typer(
     name="hmi-agent",
@@ -36,6 +39,26 @@ def _global_options(
 
 def settings_of(ctx: typer.Context) -> Settings:
     return ctx.find_root().obj
+
+
+def open_db(url: str) -> Database:
+    """The alarm database at `url`, opened and migrated; a bad URL or unreachable server is a UserError."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage.db import open_database
+
+    try:
+        return open_database(url)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    except SQLAlchemyError as e:
+        raise database_error(url, e) from None
+
+
+def database_error(url: str, error: Exception) -> UserError:
+    """A database that cannot be opened (server down, not a database file) as one line naming the URL."""
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+    return UserError(f"cannot open database {url!r}: {reason}")
 
 
 def _register_commands() -> None:

@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from agent.cli import UserError, settings_of
+from agent.cli import UserError, database_error, settings_of
 
 
 def _agent(settings):
@@ -21,6 +21,8 @@ def _agent(settings):
     so an offline plant gets the answer at once instead of minutes of hub retries.
     """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from sqlalchemy.exc import SQLAlchemyError
+
     from agent.runner import HmiAgent
     from perception.vlm.types import ModelLoadError, ModelServerError
 
@@ -28,6 +30,10 @@ def _agent(settings):
         return HmiAgent(settings)
     except (ModelLoadError, ModelServerError, ValueError) as e:  # ValueError: e.g. min_pixels above max_pixels
         raise UserError(str(e)) from None
+    except SQLAlchemyError as e:  # the alarm database: server down, file unreadable
+        raise database_error(settings.db_url, e) from None
+    except OSError as e:  # the data dir (sessions, thread checkpoints) cannot be created or written
+        raise UserError(f"cannot write {e.filename or settings.data_dir}: {e.strerror or e}") from None
 
 
 def _settings(ctx: typer.Context, model: str | None):

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from agent.cli import UserError, settings_of
+from agent.cli import UserError, open_db, settings_of
 
 if TYPE_CHECKING:
     from storage.db import Database
@@ -26,18 +26,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _open(ctx: typer.Context) -> Database:
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from storage.db import open_database
-
-    url = settings_of(ctx).db_url
-    try:
-        return open_database(url)
-    except ValueError as e:
-        raise UserError(str(e)) from None
-    except SQLAlchemyError as e:
-        reason = str(getattr(e, "orig", None) or e).strip().splitlines()[0]
-        raise UserError(f"cannot open database {url!r}: {reason}") from None
+    return open_db(settings_of(ctx).db_url)
 
 
 @alarms_app.command("import")

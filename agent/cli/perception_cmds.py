@@ -65,7 +65,10 @@ def parse(
     except ImportError as e:  # the OCR extra is not installed
         raise UserError(str(e)) from None
     if annotate_to is not None:
-        annotate(picture, result).save(annotate_to)
+        try:
+            annotate(picture, result).save(annotate_to)
+        except OSError as e:
+            raise UserError(f"cannot write --annotate {annotate_to}: {e.strerror or e}") from None
     if as_json:
         typer.echo(json.dumps(result.model_dump(exclude_none=True), ensure_ascii=False, indent=1))
     else:

@@ -10,11 +10,16 @@ from typing import Annotated, Optional
 
 import typer
 
-from agent.cli import UserError, settings_of
+from agent.cli import UserError, open_db, settings_of
 
 routine_app = typer.Typer(help="Scheduled RPA routines: YAML steps run against a screen, recorded, replayable.", no_args_is_help=True)
 
 FileArg = Annotated[Path, typer.Argument(help="Routine YAML file.")]
+
+
+def _check_database(ctx: typer.Context) -> None:
+    """Fails with one line before the scheduler or run history touch an unusable --db."""
+    open_db(settings_of(ctx).db_url).engine.dispose()
 
 
 def _load(path: Path):
@@ -57,6 +62,7 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="Print the run record as JSON.")] = False,
 ) -> None:
     """Runs a routine once now; exit 1 unless it passed."""
+    _check_database(ctx)
     from agent.routines.runner import RoutineRunner
 
     settings = settings_of(ctx)
@@ -83,6 +89,7 @@ def schedule(
     for_seconds: Annotated[Optional[float], typer.Option("--for", min=0, help="Stop after this many seconds.")] = None,
 ) -> None:
     """Runs the scheduler in the foreground until Ctrl-C; schedules are kept in the database across restarts."""
+    _check_database(ctx)
     from agent.routines.schema import RoutineFileError
     from agent.routines.scheduler import RoutineScheduler
 
@@ -117,6 +124,7 @@ def schedule(
 @routine_app.command()
 def unschedule(ctx: typer.Context, names: Annotated[list[str], typer.Argument(help="Routine names.")]) -> None:
     """Removes routines from the stored schedule."""
+    _check_database(ctx)
     from agent.routines.scheduler import RoutineScheduler
 
     scheduler = RoutineScheduler(settings_of(ctx))
@@ -135,6 +143,7 @@ def list_jobs(
     ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False
 ) -> None:
     """Scheduled routines and their next run."""
+    _check_database(ctx)
     from agent.routines.scheduler import RoutineScheduler
 
     scheduler = RoutineScheduler(settings_of(ctx))
@@ -157,6 +166,7 @@ def history(
     as_json: Annotated[bool, typer.Option("--json", help="A JSON array.")] = False,
 ) -> None:
     """Past runs, newest first, with status (passed / failed / aborted / skipped / running)."""
+    _check_database(ctx)
     from agent.routines.history import RunHistory
 
     records = RunHistory(settings_of(ctx).db_url).list(routine=name, limit=limit)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Optional
 
 import typer
 
-from agent.cli import UserError, settings_of
+from agent.cli import UserError, open_db, settings_of
 
 model_app = typer.Typer(help="Qwen3-VL checkpoints in the local Hugging Face cache.", no_args_is_help=True)
 
@@ -14,11 +15,13 @@ model_app = typer.Typer(help="Qwen3-VL checkpoints in the local Hugging Face cac
 def serve(
     ctx: typer.Context,
     host: Annotated[Optional[str], typer.Option(help="Bind address (default 127.0.0.1; others need --allow and a login).")] = None,
-    port: Annotated[Optional[int], typer.Option(help="TCP port (default 7860).")] = None,
+    port: Annotated[Optional[int], typer.Option(min=1, max=65535, help="TCP port (default 7860).")] = None,
     allow: Annotated[
         Optional[list[str]], typer.Option("--allow", help="Client network allowed in (CIDR), repeatable: --allow 10.0.0.0/8.")
     ] = None,
-    queue_size: Annotated[Optional[int], typer.Option(help="Requests that may wait for the model before 503 busy.")] = None,
+    queue_size: Annotated[
+        Optional[int], typer.Option(min=1, max=1000, help="Requests that may wait for the model before 503 busy.")
+    ] = None,
 ) -> None:
     """Serve the operator web UI and the JSON API (OpenAPI at /docs) with Prometheus metrics at /metrics.
 
@@ -39,17 +42,21 @@ def serve(
     from agent.service.app import create_app
     from perception.vlm.types import ModelLoadError
 
+    open_db(settings.db_url).engine.dispose()  # an unusable --db fails here, before the model loads
     try:
         app = create_app(settings)
     except ModelLoadError as e:
         raise UserError(str(e)) from None
+    except OSError as e:  # the data dir (sessions, thread checkpoints) cannot be created or written
+        raise UserError(f"cannot write {e.filename or settings.data_dir}: {e.strerror or e}") from None
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
 
 
 def _resolve(model: str, thinking: bool) -> str:
     from agent.models_hub import SIZES, model_id
 
-    return model_id(model, thinking=thinking) if model.upper() in SIZES else model
+    looks_like_size = re.fullmatch(r"[\d.]+b", model, flags=re.IGNORECASE)  # 3b, 0.5B: a size, never a hub id
+    return model_id(model, thinking=thinking) if model.upper() in SIZES or looks_like_size else model
 
 
 @model_app.command("list")

@@ -38,3 +38,5 @@ def register(app: typer.Typer) -> None:
             run(scenario or DEFAULT_SCENARIO, db_url=db or settings_of(ctx).db_url, status_file=status_file, speed=speed, operator=operator)
         except (ScenarioError, JournalError, tkinter.TclError) as e:
             raise UserError(str(e)) from None
+        except OSError as e:  # --status-file in a folder that is missing or not writable
+            raise UserError(f"cannot write {e.filename}: {e.strerror or e}") from None

@@ -442,6 +442,8 @@ def load_routine(path: Path | str) -> Routine:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise RoutineFileError(path, [Problem(line=None, field="", message=f"cannot read: {e}")]) from None
+    except OSError as e:
+        raise RoutineFileError(path, [Problem(line=None, field="", message=f"cannot read: {e.strerror or e}")]) from None
+    except UnicodeDecodeError:
+        raise RoutineFileError(path, [Problem(line=None, field="", message="not UTF-8 text")]) from None
     return parse_routine(text, path)

@@ -103,8 +103,13 @@ def load_scenario(path: str | Path) -> Scenario:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as e:
         raise ScenarioError(f"can't read scenario {path}: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(f"scenario {path} is not UTF-8 text") from None
     except yaml.YAMLError as e:
-        raise ScenarioError(f"scenario {path} is not valid YAML: {str(e).splitlines()[0]}") from None
+        mark = getattr(e, "problem_mark", None)
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise ScenarioError(f"scenario {path} is not valid YAML: {problem}{where}") from None
     try:
         return Scenario.model_validate(raw)
     except ValidationError as e:

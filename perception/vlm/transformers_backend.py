@@ -149,6 +149,10 @@ class TransformersQwen3VL:
 
         local = Path(model).expanduser().is_dir()
         source = str(Path(model).expanduser()) if local else str(model)
+        if local and not (Path(source) / "config.json").is_file():
+            raise ModelLoadError(f"{source!r} is not a model checkpoint folder: it has no config.json")
+        if not local and str(model).startswith(("/", "./", "../", "~")):  # a path, not a hub id like Qwen/...
+            raise ModelLoadError(f"model folder {str(model)!r} does not exist (or is not a folder)")
         resolved_device = _resolve_device(device)
         torch_dtype = _resolve_dtype(dtype, resolved_device)
         kwargs: dict[str, Any] = {
