@@ -23,6 +23,7 @@ from pydantic import ConfigDict, Field
 from tools.registry import Tool
 
 OMITTED_IMAGE = "[earlier screenshot omitted]"
+KEPT_IMAGES = 2  # screenshots the model is shown: the most recent ones
 
 
 def image_block(png: bytes) -> dict[str, Any]:
@@ -66,7 +67,22 @@ def _content(content: str | list, keep_image: Any) -> str | list[dict[str, Any]]
     return items
 
 
-def to_vlm_messages(messages: Sequence[BaseMessage], max_images: int = 2) -> list[dict[str, Any]]:
+def forget_old_images(messages: Sequence[BaseMessage], keep: int = KEPT_IMAGES) -> list[BaseMessage]:
+    """The messages with every screenshot but the last `keep` replaced by OMITTED_IMAGE text, exactly as
+    to_vlm_messages would show them; changed messages are copies with the same id, the others are the same objects."""
+    images = [id(b) for m in messages if isinstance(m.content, list) for b in m.content if _is_image(b)]
+    dropped = set(images[: max(len(images) - keep, 0)])
+    if not dropped:
+        return list(messages)
+    text = {"type": "text", "text": OMITTED_IMAGE}
+    return [
+        m.model_copy(update={"content": [text if id(b) in dropped else b for b in m.content]})
+        if isinstance(m.content, list) and any(id(b) in dropped for b in m.content) else m
+        for m in messages
+    ]
+
+
+def to_vlm_messages(messages: Sequence[BaseMessage], max_images: int = KEPT_IMAGES) -> list[dict[str, Any]]:
     """LangChain messages → the backend's dict messages, keeping only the last `max_images` images."""
     images = [id(b) for m in messages if isinstance(m.content, list) for b in m.content if _is_image(b)]
     kept = set(images[-max_images:]) if max_images else set()
@@ -103,7 +119,7 @@ class VLMChatModel(BaseChatModel):
 
     vlm: Any = Field(description="A perception.vlm.types.VisionLanguageModel")
     max_new_tokens: int = 512
-    max_images: int = 2
+    max_images: int = KEPT_IMAGES
 
     @property
     def _llm_type(self) -> str:

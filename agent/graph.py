@@ -142,6 +142,8 @@ def act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         update["evidence"] += _evidence_of(name, arguments, result)
         _record_tool(ctx, state, name, arguments, result, time.perf_counter() - started, planned, executed=planned is not None)
     update["retries"] = state.get("retries", 0) + 1 if mistakes else 0
+    if update["pending"]:
+        update["paused_at"] = ctx.clock()
     return update
 
 
@@ -179,13 +181,16 @@ def approve(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     item, rest = state["pending"][0], state["pending"][1:]
     reply = interrupt({"action": item["planned"], "tool_call_id": item["tool_call_id"], "name": item["name"], "arguments": item["arguments"]})
     decision, operator = reply["decision"], reply["operator"]
+    # the time limit is the agent's: minutes the operator took to decide don't count against it
+    started_at = state["started_at"] + max(ctx.clock() - state.get("paused_at", ctx.clock()), 0.0)
     if ctx.recorder:
         ctx.recorder.approval(step=state.get("steps", 0), planned=item["planned"], decision=decision, operator=operator)
     started = time.perf_counter()
     planned, result = _decide(ctx, item, decision, operator)
     _record_tool(ctx, state, item["name"], item["arguments"], result, time.perf_counter() - started, planned,
                  executed=planned is not None, approved_by=operator if planned else None)
-    update: dict[str, Any] = {"pending": rest, "messages": [_tool_message(item["tool_call_id"], result)]}
+    update: dict[str, Any] = {"pending": rest, "messages": [_tool_message(item["tool_call_id"], result)],
+                              "started_at": started_at, "paused_at": ctx.clock()}
     if planned and not result.error:
         update["acted"] = True
         update["evidence"] = list(state.get("evidence") or []) + _evidence_of(item["name"], item["arguments"], result)

@@ -56,6 +56,10 @@ def approval_rejected(reason: str, operator: str) -> str:
     return f"The operator {operator} rejected this action ({reason}). Do not repeat it; answer or ask differently."
 
 
+def action_withdrawn(reason: str) -> str:
+    return f"Not carried out: the operator asked a new question instead of approving this action ({reason})."
+
+
 LIMIT_REASONS = {
     "steps": "the step limit",
     "time": "the time limit",

@@ -15,11 +15,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator, Literal
 
-from langchain_core.messages import AIMessage
+from langchain_core.messages import AIMessage, ToolMessage
 from langgraph.types import Command
 from PIL import Image
 from pydantic import BaseModel, ConfigDict
 
+from agent import prompts
 from agent.answer import Answer, detect_language
 from agent.chat_model import VLMChatModel
 from agent.graph import build_graph
@@ -151,7 +152,7 @@ class HmiAgent:
         start = {
             "question": question, "language": language, "started_at": self.clock(), "steps": 0, "retries": 0,
             "final": None, "answer": None, "limited": False, "limit_reason": None, "acted": False, "pending": [],
-            "evidence": [],
+            "evidence": [], "messages": self._withdraw_pending(thread_id),
         }
         yield from self._drive(start, thread_id, ctx)
 
@@ -213,6 +214,17 @@ class HmiAgent:
         run = self.result(thread_id)
         if run.answer is not None and ctx.recorder:
             ctx.recorder.finish(run.answer.model_dump(mode="json"), steps=run.steps)
+
+    def _withdraw_pending(self, thread_id: str) -> list[ToolMessage]:
+        """A new question on a thread whose actions wait for approval drops them, unexecuted: each gets a result
+        saying so, so the model knows, and no tool call is left without its result."""
+        state = self.graph.get_state(self._config(thread_id))
+        if not state.interrupts:
+            return []
+        return [
+            ToolMessage(content=prompts.action_withdrawn(item["planned"]["reason"]), tool_call_id=item["tool_call_id"], status="error")
+            for item in state.values.get("pending", [])
+        ]
 
     def _source(self, image: Path | Image.Image | None, screen: int | None) -> tuple[Any, bool]:
         if isinstance(image, Image.Image):

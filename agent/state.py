@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Callable, TypedDict
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 
+from agent.chat_model import KEPT_IMAGES, forget_old_images
+
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
@@ -19,13 +21,20 @@ if TYPE_CHECKING:
     from tools.registry import Tool
 
 
+def add_messages_keeping_recent_images(left: list[AnyMessage], right: Any) -> list[AnyMessage]:
+    """add_messages, then older screenshots become text: the model is never shown them again, and every checkpoint
+    of a thread would otherwise store all of its frames once more (growing with each step and follow-up)."""
+    return forget_old_images(add_messages(left, right), KEPT_IMAGES)
+
+
 class AgentState(TypedDict, total=False):
     """Checkpointed thread state: plain, serialisable values only (frames live in the RunContext)."""
 
-    messages: Annotated[list[AnyMessage], add_messages]
+    messages: Annotated[list[AnyMessage], add_messages_keeping_recent_images]
     question: str
     language: str  # "en" | "zh", of the current question
-    started_at: float  # wall clock (time.time()) when the current question started
+    started_at: float  # wall clock (time.time()) when the current question started, moved on by approval waits
+    paused_at: float  # wall clock when the run last paused for the operator's approval
     steps: int  # model turns for the current question
     retries: int  # model mistakes in a row
     final: dict[str, Any] | None  # final_answer arguments once the model gave them
@@ -52,7 +61,7 @@ class RunContext:
     max_steps: int
     max_seconds: float
     max_retries: int
-    max_images: int = 2
+    max_images: int = KEPT_IMAGES  # the thread state keeps no more than KEPT_IMAGES screenshots either
     authorised: bool = False
     settle_seconds: float = 0.3  # wait for the screen to redraw after a live action before re-capturing
     recorder: "SessionRecorder | None" = None

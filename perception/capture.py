@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from pydantic import BaseModel, computed_field
 
-from perception.frames import Frame, ScreenGeometry
+from perception.frames import Frame, ScreenGeometry, rgb_image
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 
@@ -86,7 +86,7 @@ def load_image(path: Path) -> Image.Image:
             image.load()  # decode now: truncated files fail here, not later in the model
     except (UnidentifiedImageError, OSError, SyntaxError) as e:
         raise FrameSourceError(f"cannot read {path} as an image: {e}") from e
-    return image.convert("RGB")
+    return rgb_image(image)
 
 
 def _file_frame(path: Path) -> Frame:

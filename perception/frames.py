@@ -6,7 +6,25 @@ import io
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+import numpy as np
 from PIL import Image
+
+
+def eight_bit(samples: np.ndarray) -> np.ndarray:
+    """uint8 samples; 16-bit ones (16-bit PNG/TIFF) keep their levels (0x8080 -> 0x80) instead of clipping at 255."""
+    if samples.dtype == np.uint8 or samples.dtype.kind not in "ui":
+        return samples
+    # uint16 is 16-bit by type; PIL's "I" (int32) holds 16-bit PNG levels too, or 8-bit ones when none exceeds 255
+    if samples.dtype == np.uint16 or (samples.size and samples.max() > 255):
+        samples = samples >> 8
+    return np.clip(samples, 0, 255).astype(np.uint8)
+
+
+def rgb_image(image: Image.Image) -> Image.Image:
+    """`image` as 8-bit RGB. PIL's own convert("RGB") clips 16-bit greyscale ("I;16", "I") at 255: nearly white."""
+    if image.mode.startswith("I;16") or image.mode == "I":
+        image = Image.fromarray(eight_bit(np.asarray(image)))
+    return image.convert("RGB")
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,7 @@ def import_journal(db: Database, path: str | Path, *, assume_tz: tzinfo = UTC, c
     layout = _read_layout(path)
     known = _known_alarms(db)
     if layout == "scada":
-        acked_after_clear = _scada_events_cleared_unacked(path)
+        acked_after_clear = _scada_events_cleared_unacked(db, path)
         parse = _scada_row_parser(assume_tz, acked_after_clear, known)
     else:
         parse = _native_row_parser(assume_tz, known)
@@ -345,16 +345,34 @@ def _scada_state(text: str, event_id: str, acked_after_clear: set[str]) -> Event
         ) from None
 
 
-def _scada_events_cleared_unacked(path: Path) -> set[str]:
-    """EventIds that went through ClearUnacked: their ClearAcked row is the acknowledgement, not the clear."""
-    found = set()
+def _scada_events_cleared_unacked(db: Database, path: Path) -> set[str]:
+    """EventIds that went through ClearUnacked: their ClearAcked row is the acknowledgement, not the clear.
+    The ClearUnacked row may sit in this file or in an earlier export already imported (incremental exports)."""
+    found, clear_acked, spellings = set(), set(), {"ClearUnacked"}
     with path.open(newline="", encoding="utf-8-sig", errors="replace") as f:
         reader = csv.DictReader(f)
         reader.fieldnames = [h.strip().lower() for h in reader.fieldnames or []]
         for row in reader:
-            if (row.get("eventstate") or "").replace(" ", "").lower() == "clearunacked":
-                found.add((row.get("eventid") or "").strip())
-    return found
+            state = (row.get("eventstate") or "").strip()
+            event_id = (row.get("eventid") or "").strip()
+            if state.replace(" ", "").lower() == "clearunacked":
+                found.add(event_id)
+                spellings.add(state)
+            elif state.replace(" ", "").lower() == "clearacked":
+                clear_acked.add(event_id)
+    return found | _stored_cleared_unacked(db, clear_acked - found, spellings)
+
+
+def _stored_cleared_unacked(db: Database, event_ids: set[str], spellings: set[str]) -> set[str]:
+    """Those of `event_ids` whose ClearUnacked row is already in the journal (found by its event key)."""
+    by_key = {_given_key(f"{event_id}/{spelling}"): event_id for event_id in event_ids for spelling in spellings}
+    keys, stored = list(by_key), set()
+    with db.engine.connect() as conn:
+        for start in range(0, len(keys), 500):
+            part = keys[start : start + 500]
+            found = conn.scalars(select(AlarmEvent.event_key).where(AlarmEvent.event_key.in_(part)))
+            stored |= {by_key[key] for key in found}
+    return stored
 
 
 def _scada_user(text: str) -> str | None:

@@ -294,6 +294,9 @@ class ScreenActions:
         width, height = self._screen_size()
         if width and not (0 <= x < width and 0 <= y < height):
             return f"{x=}, {y=} is off-screen (the screen is {width}x{height})"
+        if self.mode == "live" and width and x in (0, width - 1) and y in (0, height - 1):
+            # pyautogui's fail-safe: with the mouse left in a corner, the next action aborts as an emergency stop
+            return f"({x}, {y}) is a fail-safe corner of the screen: aim at least one pixel inside it"
         if self.allowed_regions and not any(x1 <= x < x2 and y1 <= y < y2 for x1, y1, x2, y2 in self.allowed_regions):
             regions = ", ".join(str(r) for r in self.allowed_regions)
             return f"({x}, {y}) is outside the regions where actions are allowed: {regions}"

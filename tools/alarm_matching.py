@@ -21,6 +21,7 @@ TIE_MARGIN = 0.03  # candidates this close to the best are reported as ambiguous
 MAX_CANDIDATES = 5
 
 _CONFUSABLE = str.maketrans({"O": "0", "I": "1"})
+_LOOP_NUMBER = re.compile(r"\d[\dOI]*")  # TIC-1O1 -> 1O1 (-> 101); starts at a digit so AI-106 gives 106
 
 
 def alarm_name(tag: str, condition: str) -> str:
@@ -34,6 +35,30 @@ def _plain(text: str) -> str:
 
 def _skeleton(text: str) -> str:
     return _plain(text).translate(_CONFUSABLE)
+
+
+_CONDITION_BY_PLAIN = {
+    _plain(spelling): code for code, spellings in CONDITION_SPELLINGS.items() for spelling in (code, *spellings)
+}
+
+
+def _loop_number(text: str) -> tuple[str | None, str]:
+    """The first number of a tag as read (O/I in it taken as 0/1) and the plain text after it."""
+    plain = _plain(text)
+    found = _LOOP_NUMBER.search(plain)
+    return (found.group().translate(_CONFUSABLE), plain[found.end() :]) if found else (None, plain)
+
+
+def _contradicts(query: str, tag: str, condition: str) -> bool:
+    """A close spelling that is still another alarm: another loop number (TIC-110 and TIC-1011 are other
+    instruments, not a misread TIC-101; O/I confusions are already folded) or another condition code (TIC-101.L is
+    not TIC-101.H). Explaining the wrong loop to an operator is worse than asking which one is meant."""
+    number, rest = _loop_number(query)
+    tag_number, _ = _loop_number(tag)
+    if number and tag_number and number != tag_number:
+        return True
+    asked = _CONDITION_BY_PLAIN.get(rest) if number else None
+    return bool(asked and condition and asked != condition)
 
 
 class Candidate(BaseModel):
@@ -132,7 +157,7 @@ class TagMatcher:
         return [Candidate(tag=t, condition=c, score=round(s, 2)) for (t, c), s in ranked]
 
     def _fuzzy(self, query: str, skeleton: str) -> TagMatch | None:
-        scored = self._scores(skeleton, FUZZY_THRESHOLD)
+        scored = [c for c in self._scores(skeleton, FUZZY_THRESHOLD) if not _contradicts(query, c.tag, c.condition)]
         if not scored:
             return None
         top = scored[0].score

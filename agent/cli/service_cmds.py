@@ -49,7 +49,9 @@ def serve(
         raise UserError(str(e)) from None
     except OSError as e:  # the data dir (sessions, thread checkpoints) cannot be created or written
         raise UserError(f"cannot write {e.filename or settings.data_dir}: {e.strerror or e}") from None
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    # proxy_headers off: uvicorn would otherwise take the client address from X-Forwarded-For sent from 127.0.0.1,
+    # letting any local process pass the allow-list as whatever address it names
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", proxy_headers=False)
 
 
 def _resolve(model: str, thinking: bool) -> str:

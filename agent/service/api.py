@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from agent.runner import AgentRun
 from agent.service.sessions import SessionSummary
+from perception.capture import FrameSourceError
 
 router = APIRouter(prefix="/api")
 
@@ -44,7 +45,7 @@ def _operator(request: Request, given: str | None) -> str:
 @router.post("/ask", tags=["agent"])
 async def ask(
     request: Request,
-    question: Annotated[str, Form(min_length=1, max_length=2000, description="In English or Chinese.")],
+    question: Annotated[str, Form(min_length=1, max_length=2000, pattern=r"\S", description="In English or Chinese.")],
     image: Annotated[UploadFile | None, File(description="Screenshot or photo; omit to capture the live screen.")] = None,
     screen: Annotated[int | None, Form(ge=1, le=16, description="Monitor to capture when no image is sent (default: the configured screen).")] = None,
     thread_id: Annotated[str | None, Form(max_length=128, description="Continue a conversation.")] = None,
@@ -54,7 +55,10 @@ async def ask(
     picture = await read_image(image) if image is not None else None
     service = request.app.state.service
     ticket = service.ask(question, image=picture, screen=None if picture else screen, thread_id=thread_id)
-    return (await asyncio.wrap_future(ticket.future)).run
+    try:
+        return (await asyncio.wrap_future(ticket.future)).run
+    except FrameSourceError as e:  # no such monitor, or no display to capture: say so, not a 500
+        raise HTTPException(400, str(e)) from None
 
 
 @router.post("/threads/{thread_id}/{decision}", tags=["agent"])

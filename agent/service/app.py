@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import Response
 
-from agent.service.api import router
+from agent.service.api import MAX_IMAGE_BYTES, router
 from agent.service.metrics import ServiceMetrics
 from agent.service.queue import ModelQueue, QueueFull
 from agent.service.runs import AgentService, MeteredModel, MeteredSource, ParseTap
@@ -101,7 +101,8 @@ def create_app(
 
         from agent.web.ui import build_ui
 
-        app = gr.mount_gradio_app(app, build_ui(app.state), path="/", footer_links=["api"])
+        # the same upload cap as the API: Gradio's own default is no limit at all
+        app = gr.mount_gradio_app(app, build_ui(app.state), path="/", footer_links=["api"], max_file_size=MAX_IMAGE_BYTES)
     # Outermost, so it guards everything above: API, metrics, docs and the UI with its queue/websocket routes.
     app.add_middleware(AccessMiddleware, policy=policy, on_refused=lambda status: metrics.errors.labels(f"http_{status}").inc())
     return app

@@ -26,6 +26,7 @@ from PIL import Image
 from agent.service.queue import QueueFull
 from agent.service.runs import RunOutcome
 from agent.web.drawing import draw_marks
+from perception.capture import FrameSourceError
 
 HISTORY_DAYS = 14
 EXAMPLE_QUESTIONS = ["What does this alarm mean and has it happened recently?", "这个报警是什么意思？最近发生过吗？"]
@@ -126,11 +127,14 @@ def _follow(state: Any, submit, messages: list[dict], picture: Image.Image | Non
     progress = {"role": "assistant", "content": "", "metadata": {"title": "Working…", "status": "pending"}}
     messages.append(progress)
     tools: list[dict] = []
-    for event in ticket.stream():
-        line = _progress_line(event, tools)
-        if line:
-            progress["content"] += line + "\n"
-            yield messages, keep, keep, keep, tools, keep, keep, keep, keep
+    try:
+        for event in ticket.stream():
+            line = _progress_line(event, tools)
+            if line:
+                progress["content"] += line + "\n"
+                yield messages, keep, keep, keep, tools, keep, keep, keep, keep
+    except FrameSourceError as e:  # no such monitor, or no display to capture: shown in the page
+        raise gr.Error(str(e)) from None
     outcome: RunOutcome = ticket.future.result()
     run = outcome.run
     progress["metadata"] = {"title": f"{run.steps} step(s), {len(tools)} tool call(s)", "status": "done"}

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from perception.frames import eight_bit, rgb_image
 from perception.screen.buttons import find_buttons
 from perception.screen.colours import PRIORITY_NAMES
 from perception.screen.indicators import ColourMark, find_marks, mark_blinking
@@ -20,10 +21,10 @@ BANNER_ZONE = 0.35  # a lone alarm line in the top third of the screen is the ba
 
 
 def as_rgb(image: Image.Image | np.ndarray) -> np.ndarray:
-    """RGB uint8 array from a PIL image (any mode) or an RGB / greyscale / RGBA array."""
+    """RGB uint8 array from a PIL image (any mode) or an RGB / greyscale / RGBA array (8 or 16 bits)."""
     if isinstance(image, Image.Image):
-        return np.asarray(image.convert("RGB"))
-    array = np.asarray(image)
+        return np.asarray(rgb_image(image))
+    array = eight_bit(np.asarray(image))
     if array.ndim == 2:
         return cv2.cvtColor(array, cv2.COLOR_GRAY2RGB)
     return np.ascontiguousarray(array[:, :, :3])

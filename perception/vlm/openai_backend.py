@@ -124,11 +124,12 @@ class OpenAICompatibleVLM:
                 response = self._client.post(self.url, json=body)
                 self._check(response)
                 payload = response.json()
+                _raise_if_error(payload, self.url)
                 message = payload["choices"][0]["message"]
                 return message.get("content") or "", message.get("tool_calls") or [], payload.get("usage") or {}, None
             with self._client.stream("POST", self.url, json=body) as response:
                 self._check(response)
-                return _read_stream(response)
+                return _read_stream(response, self.url)
         except httpx.ConnectError as e:
             raise ModelServerError(f"cannot reach the model server at {self.url}: {e}") from e
         except httpx.TimeoutException as e:
@@ -168,7 +169,25 @@ def _wire_tool_call(call: dict) -> dict:
     }
 
 
-def _read_stream(response: httpx.Response) -> tuple[str, list[dict], dict, float | None]:
+def _raise_if_error(payload: dict, url: str) -> None:
+    """Servers that fail after sending HTTP 200 (mid-stream) put `{"error": {"message": ...}}` in the body."""
+    error = payload.get("error")
+    if error:
+        detail = (error.get("message") or json.dumps(error)) if isinstance(error, dict) else str(error)
+        raise ModelServerError(f"the model server at {url} reported an error: {detail[:200]}")
+
+
+def _call_index(piece: dict, calls: dict[int, dict]) -> int:
+    """The tool call a streamed piece belongs to. Ollama leaves out `index`: a new id then starts the next call."""
+    if "index" in piece:
+        return piece["index"]
+    if not calls:
+        return 0
+    last = max(calls)
+    return last + 1 if piece.get("id") and calls[last]["id"] not in (None, piece["id"]) else last
+
+
+def _read_stream(response: httpx.Response, url: str) -> tuple[str, list[dict], dict, float | None]:
     """Accumulates server-sent chunks: content deltas, tool-call deltas (arguments arrive in pieces), final usage."""
     content: list[str] = []
     calls: dict[int, dict] = {}
@@ -181,6 +200,7 @@ def _read_stream(response: httpx.Response) -> tuple[str, list[dict], dict, float
         if data == "[DONE]":
             break
         chunk = json.loads(data)
+        _raise_if_error(chunk, url)
         usage = chunk.get("usage") or usage
         for choice in chunk.get("choices") or []:
             delta = choice.get("delta") or {}
@@ -188,7 +208,8 @@ def _read_stream(response: httpx.Response) -> tuple[str, list[dict], dict, float
                 first_token_at = time.perf_counter()
             content.append(delta.get("content") or "")
             for piece in delta.get("tool_calls") or []:
-                call = calls.setdefault(piece.get("index", 0), {"id": None, "function": {"name": "", "arguments": ""}})
+                blank = {"id": None, "function": {"name": "", "arguments": ""}}
+                call = calls.setdefault(_call_index(piece, calls), blank)
                 call["id"] = piece.get("id") or call["id"]
                 function = piece.get("function") or {}
                 call["function"]["name"] += function.get("name") or ""

@@ -18,11 +18,11 @@ _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)(?:```|\Z)", re.DOTALL)
 
 def strip_thinking(text: str) -> str:
     """Drops `<think>...</think>` sections (Thinking models; the opening tag may sit in the prompt, so a bare
-    `</think>` ends the reasoning too)."""
+    `</think>` ends the reasoning too; a `<think>` never closed, output cut mid-reasoning, runs to the end)."""
     text = _THINK.sub("", text)
     if "</think>" in text:
         text = text.rsplit("</think>", 1)[1]
-    return text.strip()
+    return text.split("<think>", 1)[0].strip()
 
 
 def _unfence(text: str) -> str:

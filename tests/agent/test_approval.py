@@ -58,3 +58,25 @@ def test_approved_action_is_executed_and_recorded_with_the_approver(make_agent, 
     run = agent.resume(run.thread_id, {"x": 500, "y": 500}, operator="bob")
     assert pyautogui.position() == (320, 200) and run.answer.on_screen == "done"
     assert [(r.approved_by, r.mode) for r in agent.actions.history] == [("alice", "live"), ("bob", "live")]
+
+
+def test_time_spent_waiting_for_approval_does_not_count_against_the_time_limit(make_agent):
+    now = [1000.0]
+    agent = make_agent([CLICK_ACK, DONE], actions=live_actions(), action_mode="live", clock=lambda: now[0], max_seconds=120)
+    run = agent.ask("Acknowledge the alarm")
+    now[0] += 600  # the operator took ten minutes to decide
+    done = agent.resume(run.thread_id, "reject", operator="alice")
+    assert not done.answer.limited and done.answer.on_screen == "done"
+
+
+def test_a_new_question_withdraws_the_action_waiting_for_approval(make_agent):
+    agent = make_agent([CLICK_ACK, DONE], actions=live_actions(), action_mode="live")
+    run = agent.ask("Acknowledge the alarm")
+    follow_up = agent.ask("What is on the screen?", thread_id=run.thread_id)
+    assert follow_up.answer.on_screen == "done" and agent.actions.history == []
+    messages = agent.vlm.requests[1]["messages"]
+    click = next(m for m in messages if m.get("tool_calls"))
+    answered = [m for m in messages if m["role"] == "tool" and m["tool_call_id"] == click["tool_calls"][0]["id"]]
+    assert len(answered) == 1 and "Not carried out" in answered[0]["content"]  # every tool call gets its result
+    with pytest.raises(ValueError, match="no action waiting"):
+        agent.resume(run.thread_id, "approve", operator="alice")

@@ -90,3 +90,15 @@ def test_stream_yields_events_for_live_uis(make_agent, alarm_tools, hmi_png):
     assert [e.kind for e in events] == ["step", "model", "tool_call", "tool_result", "model", "tool_call", "approval"]
     assert events[3].data["text"].startswith("'TI-101.HI' matched") and not events[3].data["error"]
     assert events[-1].data["action"]["reason"] == "left-click (550, 350)"
+
+
+def test_the_thread_checkpoint_keeps_only_the_screenshots_the_model_still_sees(make_agent):
+    click = tool_call_text("click", {"x": 500, "y": 500})  # simulated: each result carries a drawn picture
+    agent = make_agent([click, click, FINAL, click, FINAL])
+    thread = agent.ask("Click the middle twice").thread_id
+    agent.ask("And once more", thread_id=thread)
+    images = [b for m in agent.history(thread) if isinstance(m.content, list) for b in m.content if b.get("type") == "image"]
+    assert len(images) == 2  # older ones were never sent again (to_vlm_messages keeps the last 2) — nor stored
+    last_request = agent.vlm.requests[-1]["messages"]
+    assert sum(1 for m in last_request if isinstance(m["content"], list) for b in m["content"] if b["type"] == "image") == 2
+    assert any(b.get("text") == "[earlier screenshot omitted]" for m in last_request if isinstance(m["content"], list) for b in m["content"])

@@ -72,6 +72,15 @@ def test_file_source_reads_png_and_jpeg(tmp_path):
     assert FileSource(tmp_path / "photo.jpg").grab().image.size == (64, 32)
 
 
+def test_16_bit_greyscale_png_keeps_its_grey_levels(tmp_path):
+    # PIL's convert("RGB") clips 16-bit samples at 255: mid-grey 0x8080 would come out white
+    import numpy as np
+
+    Image.fromarray(np.full((32, 64), 0x8080, np.uint16)).save(tmp_path / "grey16.png")
+    assert Image.open(tmp_path / "grey16.png").mode.startswith("I")
+    image = load_image(tmp_path / "grey16.png")
+    assert image.mode == "RGB" and image.getpixel((10, 10)) == (128, 128, 128)
+
 def test_phone_photo_exif_orientation_is_applied(tmp_path):
     exif = Image.Exif()
     exif[0x0112] = 6  # "rotate 90° clockwise to display": how phones store portrait shots

@@ -171,3 +171,24 @@ def test_connection_refused_names_the_url():
     url = f"http://127.0.0.1:{port}/v1"
     with pytest.raises(ModelServerError, match=f"cannot reach the model server at {url}/chat/completions"):
         OpenAICompatibleVLM(url, "m", timeout=5).generate([{"role": "user", "content": "hi"}])
+
+
+def test_an_error_sent_inside_the_stream_is_a_server_error(stub):
+    # vLLM and llama-server report failures after the 200 header as a data chunk holding "error"
+    error = {"error": {"message": "prompt is too long: 40000 tokens > 32768", "type": "BadRequestError"}}
+    stub.chunks = lambda: iter([{"choices": [{"index": 0, "delta": {"role": "assistant"}}]}, error])
+    with pytest.raises(ModelServerError, match="prompt is too long"):
+        client(stub).generate([{"role": "user", "content": "hi"}])
+
+
+def test_streamed_tool_calls_without_index_stay_separate_calls(stub):
+    # Ollama streams each whole tool call in its own delta and leaves out "index"
+    calls = [
+        {"id": "call_a", "function": {"name": "click", "arguments": '{"x": 1}'}},
+        {"id": "call_b", "function": {"name": "press_key", "arguments": '{"key": "enter"}'}},
+    ]
+    stub.chunks = lambda: iter([{"choices": [{"index": 0, "delta": {"tool_calls": [c]}}]} for c in calls])
+    reply = client(stub).generate([{"role": "user", "content": "hi"}], TOOLS)
+    assert [(c.id, c.name, c.arguments) for c in reply.tool_calls] == [
+        ("call_a", "click", {"x": 1}), ("call_b", "press_key", {"key": "enter"})
+    ]

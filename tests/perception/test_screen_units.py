@@ -159,3 +159,19 @@ def test_annotate_draws_numbered_boxes_on_a_copy_of_the_same_size():
     marked = annotate(image, _parse())
     assert marked.size == image.size and marked.mode == "RGB"
     assert np.asarray(marked).std() > 0 and np.asarray(image).std() == 0  # drawn on a copy
+
+
+@pytest.mark.parametrize(
+    "picture",
+    [
+        Image.fromarray(np.full((20, 30), 0x8080, np.uint16)),  # a 16-bit greyscale PNG as PIL opens it
+        np.full((20, 30), 0x8080, np.uint16),
+        np.full((20, 30, 3), 0x8080, np.uint16),
+    ],
+    ids=["pil-I;16", "uint16-grey", "uint16-rgb"],
+)
+def test_16_bit_pictures_become_8_bit_rgb_with_their_grey_levels(picture):
+    from perception.screen.parser import as_rgb
+
+    rgb = as_rgb(picture)
+    assert rgb.dtype == np.uint8 and rgb.shape == (20, 30, 3) and rgb[5, 5].tolist() == [128, 128, 128]

@@ -67,6 +67,13 @@ def test_thinking_is_stripped_before_parsing():
     assert strip_thinking("reasoning...\n</think>\n\nAnswer") == "Answer"
 
 
+
+def test_a_tool_call_drafted_in_unfinished_thinking_is_not_a_call():
+    # Output cut at max_new_tokens inside <think>: what the model was still weighing must not be executed
+    raw = '<think>\nMaybe acknowledge it: <tool_call>{"name": "click", "arguments": {"x": 1, "y": 2}}</tool_call> or'
+    assert parse_tool_calls(raw) == ("", [])
+    assert strip_thinking("Answer <think>\nstill going") == "Answer"
+
 def test_grounding_list_of_boxes():
     found = parse_grounding('[{"bbox_2d": [10, 20, 110, 220], "label": "TIC-101 alarm"}, {"bbox_2d": [1,2,3,4]}]')
     assert found == [

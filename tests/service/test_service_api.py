@@ -51,6 +51,16 @@ async def test_bad_uploads_and_questions_are_clear_400s(make_service):
         bad = await ask(client, "what is this?", b"not a picture")
         assert bad.status_code == 400 and bad.json()["detail"] == "'hmi.png' is not a readable PNG or JPEG image"
         assert (await ask(client, "", png_bytes(render_hmi()))).status_code == 422
+        assert (await ask(client, "  \n ", png_bytes(render_hmi()))).status_code == 422  # blank is empty too
+
+
+async def test_a_screen_that_cannot_be_captured_is_a_clear_400(make_service, monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)  # no X server to capture from
+    app, model = make_service()
+    async with client_of(app) as client:
+        response = await ask(client, "What is on the screen?", None, screen=3)
+        assert response.status_code == 400 and "screen" in response.json()["detail"]
+        assert model.requests == []
 
 
 async def test_alarm_definition_and_history_come_from_the_database(make_service):

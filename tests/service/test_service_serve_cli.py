@@ -42,6 +42,9 @@ def test_serve_starts_behind_the_allow_list_and_token(tiny_qwen3vl_dir, tmp_path
         token = {"Authorization": "Bearer tok-123"}
         health = httpx.get(f"{url}/healthz", headers=token, timeout=5).json()
         assert health["ok"] and health["queue_depth"] == 0
+        # the allow-list judges the TCP peer, never a header any client can write (else 127.x could claim 10.x)
+        spoofed = httpx.get(f"{url}/healthz", headers={**token, "X-Forwarded-For": "203.0.113.9"}, timeout=5)
+        assert spoofed.status_code == 200, spoofed.text
         assert "hmi_agent_queue_depth" in httpx.get(f"{url}/metrics", headers=token, timeout=5).text
         page = httpx.get(f"{url}/", headers=token, timeout=10)
         assert page.status_code == 200 and "gradio" in page.text.lower()

@@ -79,6 +79,19 @@ a,prov:default:/tag:Boiler/TIC-301/PV:/alm:High High,,2025-03-01 09:00:00,Active
     ]
 
 
+def test_clear_acked_in_a_later_export_is_the_ack_of_a_stored_clear_unacked(db, tmp_path):
+    # Incremental exports: the ClearUnacked row came in yesterday's file, today's file only holds the ClearAcked.
+    rows = "b,prov:default:/tag:Boiler/PIC-301:/alm:Low,,2025-03-01 10:0{}:00,{},High,,{}\n"
+    header = "EventId,Source,DisplayPath,EventTime,EventState,Priority,EventValue,AckUser\n"
+    day1 = header + rows.format(0, "ActiveUnacked", "") + rows.format(5, "ClearUnacked", "")
+    import_journal(db, _write(tmp_path / "day1.csv", day1))
+    ack = rows.format(9, "ClearAcked", "usr-prov:default:/usr:li.wei")
+    import_journal(db, _write(tmp_path / "day2.csv", header + ack))
+    states = [(e.state, e.operator) for e in _events(db)]
+    assert states == [("active", None), ("cleared", None), ("acknowledged", "li.wei")]
+    assert import_journal(db, tmp_path / "day2.csv").duplicates == 1
+
+
 @pytest.mark.parametrize(
     "source, expected",
     [

@@ -111,6 +111,17 @@ def test_screen_size_bounds_the_target():
     assert "off-screen (the screen is 800x600)" in actions.plan("click", {"x": 900, "y": 100}).error
 
 
+
+@pytest.mark.parametrize("corner", [(0, 0), (1000, 0), (0, 1000), (1000, 1000)])
+def test_live_pointer_actions_never_park_the_mouse_on_a_fail_safe_corner(corner):
+    # pyautogui takes the mouse in a screen corner for the operator's emergency stop: the next action would abort
+    actions = ScreenActions(mode="live", screen_size=(1280, 800))
+    actions.bind_frame(screen_frame(), None)
+    for kind in ("click", "double_click", "scroll"):
+        error = actions.plan(kind, {"x": corner[0], "y": corner[1], **({"amount": 1} if kind == "scroll" else {})})
+        assert "fail-safe corner" in error.error
+    assert isinstance(actions.plan("click", {"x": 1, "y": 1}), PlannedAction)
+
 def test_keyboard_actions(actions):
     planned = actions.plan("press_key", {"key": "Ctrl+S"})
     assert (planned.kind, planned.key, planned.x) == ("press_key", "ctrl+s", None)

@@ -233,17 +233,42 @@ def test_definition_text_is_bilingual_with_guidance(tools):
 
 
 def test_near_spelling_is_a_fuzzy_match_that_says_so(tools):
-    data = tools.alarm_definition("TIC-1011.HH").data
+    data = tools.alarm_definition("TC-101.HH").data  # a letter lost by OCR; the loop number agrees
     assert data.match.how == "fuzzy" and data.match.matches[0].name == "TIC-101.HH"
     assert 0.5 < data.match.confidence < 0.95
 
 
-def test_several_close_candidates_are_listed(tools):
-    result = tools.alarm_definition("LIC-03")
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "TIC-110.HH",  # another loop number of the same length is another instrument, not a misreading
+        "TIC-102",
+        "TIC-1011.HH",  # an extra digit is another loop too
+        "TIC-101.L",  # a condition the tag does not have: low is not high
+        "TIC-101.LL",
+    ],
+)
+def test_a_different_loop_number_or_condition_is_no_match_only_a_suggestion(spelling):
+    from tools.alarm_matching import TagMatcher
+
+    matcher = TagMatcher([("TIC-101", "H"), ("TIC-101", "HH")])
+    assert matcher.match(spelling) is None
+    assert "TIC-101" in {c.tag for c in matcher.suggestions(spelling)}
+    assert matcher.match("TlC-101.HH").matches[0].name == "TIC-101.HH"  # a misread letter still matches
+
+def test_several_close_candidates_are_listed(db, tools):
+    journal(db, *activations("PIC-777", "H", ago(hours=1)), *activations("TIC-777", "H", ago(hours=2)))
+    result = tools.alarm_definition("IC-777.H")  # the first letter lost: pressure or temperature loop 777
     assert result.data.match.ambiguous
-    assert len({m.tag for m in result.data.match.matches}) > 1
+    assert {m.tag for m in result.data.match.matches} == {"PIC-777", "TIC-777"}
     assert "several alarms fit" in result.output
-    assert "is ambiguous" in tools.alarm_history("LIC-03").error
+    assert "is ambiguous" in tools.alarm_history("IC-777.H").error
+
+
+def test_a_loop_number_missing_a_digit_is_only_suggested(tools):
+    error = tools.alarm_definition("LIC-03").error
+    assert error.startswith("unknown alarm tag 'LIC-03'") and "LIC-203" in error
 
 
 def test_unknown_tag_is_an_error_naming_it_with_suggestions(tools):
