@@ -29,7 +29,7 @@ from agent.settings import Settings
 from agent.state import RunContext
 from agent.tool_binding import build_tools, schemas
 from perception.capture import ChangeGate, FileSource, ScreenSource
-from perception.frames import Frame
+from perception.frames import Frame, rgb_image
 from perception.vlm.types import ModelLoadError, VisionLanguageModel
 from tools.actions import PlannedAction, ScreenActions
 
@@ -92,7 +92,7 @@ class _ImageSource:
     """A PIL image handed in directly (web upload): every grab returns it, not on this screen."""
 
     def __init__(self, image: Image.Image):
-        self.image = image.convert("RGB")
+        self.image = rgb_image(image)
 
     def grab(self) -> Frame:
         return Frame(image=self.image, source="image", captured_at=datetime.now(timezone.utc))

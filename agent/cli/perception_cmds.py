@@ -21,15 +21,12 @@ def register(app: typer.Typer) -> None:
 
 
 def _load_image(path: Path) -> Image.Image:
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from perception.capture import FrameSourceError, load_image
 
-    if not path.is_file():
-        raise UserError(f"{path} is not a file")
     try:
-        with Image.open(path) as image:
-            return ImageOps.exif_transpose(image).convert("RGB")  # phone photos carry their rotation in EXIF
-    except (UnidentifiedImageError, OSError) as e:
-        raise UserError(f"{path} is not a readable image: {e}") from None
+        return load_image(path)  # upright (phone photos carry their rotation in EXIF), 8-bit RGB
+    except FrameSourceError as e:
+        raise UserError(str(e)) from None
 
 
 def _table(parse: ScreenParse) -> str:

@@ -114,11 +114,20 @@ class RoutineRunner:
         self.history = history or RunHistory(settings.db_url)
         self.source_factory = source_factory
         self.parser = parser
-        self.agent_factory = agent_factory or _default_agent
+        self.agent_factory = agent_factory or self._default_agent
         self.screen_size = screen_size
         self.clock, self.sleep, self.notify = clock, sleep, notify
         self.dry = dry  # replay: actions are simulated whatever mode the run has (authorisation still checked)
-        self._agents: dict[str, Any] = {}  # one agent (one loaded model) per distinct settings
+        self._agents: dict[str, Any] = {}  # one agent per distinct goal-step settings, all sharing one model
+        self._model: Any = None
+
+    def _default_agent(self, settings: Settings, source: FrameSource):
+        """Goal steps differ in action mode, regions and time limit, never in the model: it is loaded once."""
+        from agent.runner import HmiAgent, load_vlm
+
+        if self._model is None:
+            self._model = load_vlm(settings)
+        return HmiAgent(settings, screen_source=source, model=self._model)
 
     def recover_interrupted(self) -> list[RunRecord]:
         """Marks runs left `running` by a process that died as `aborted` (their screen lock is free again)."""
@@ -463,9 +472,3 @@ def _as_yaml(routine: Routine) -> str:
     import yaml
 
     return yaml.safe_dump(routine.model_dump(mode="json", by_alias=True), sort_keys=False)
-
-
-def _default_agent(settings: Settings, source: FrameSource):
-    from agent.runner import HmiAgent
-
-    return HmiAgent(settings, screen_source=source)

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from agent.runner import AgentRun
 from agent.service.sessions import SessionSummary
 from perception.capture import FrameSourceError
+from perception.frames import rgb_image
 
 router = APIRouter(prefix="/api")
 
@@ -35,11 +36,13 @@ async def read_image(upload: UploadFile) -> Image.Image:
         image.load()
     except (UnidentifiedImageError, OSError):
         raise HTTPException(400, f"{upload.filename!r} is not a readable PNG or JPEG image") from None
-    return image.convert("RGB")
+    return rgb_image(image)
 
 
 def _operator(request: Request, given: str | None) -> str:
-    return given or request.scope.get("hmi_user") or "api"
+    """Who decided. A logged-in (basic auth) user is recorded as themselves, whatever the body says; token clients
+    name the operator in the body."""
+    return request.scope.get("hmi_user") or given or "api"
 
 
 @router.post("/ask", tags=["agent"])

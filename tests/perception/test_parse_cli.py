@@ -50,13 +50,13 @@ def test_missing_image_is_a_one_line_error_naming_the_path(tmp_path, capsys):
     missing = tmp_path / "nope.png"
     code, out, err = _run(["parse", str(missing)], capsys)
     assert code == 2
-    assert err.strip() == f"hmi-agent: error: {missing} is not a file"
+    assert err.strip() == f"hmi-agent: error: image file not found: {missing}"
 
 
 def test_unreadable_image_and_bad_annotate_path(tmp_path, capsys):
     not_image = tmp_path / "notes.png"
     not_image.write_text("not a picture")
     code, _, err = _run(["parse", str(not_image)], capsys)
-    assert code == 2 and f"{not_image} is not a readable image" in err and "Traceback" not in err
+    assert code == 2 and f"cannot read {not_image} as an image" in err and "Traceback" not in err
     code, _, err = _run(["parse", str(DEMO), "--annotate", str(tmp_path / "no" / "such" / "dir.png")], capsys)
     assert code == 2 and "does not exist" in err

@@ -131,3 +131,15 @@ async def test_openapi_schema_lists_the_api(make_service):
     for path in ("/api/ask", "/api/parse", "/api/alarms/{tag}/history", "/api/alarms/{tag}/definition", "/api/sessions",
                  "/api/sessions/{session_id}", "/api/threads/{thread_id}/{decision}"):
         assert path in paths, path
+
+
+def test_a_logged_in_approver_is_recorded_as_themselves_whatever_the_body_says():
+    from starlette.requests import Request
+
+    from agent.service.api import _operator
+
+    logged_in = Request({"type": "http", "hmi_user": "op"})
+    token_client = Request({"type": "http"})
+    assert _operator(logged_in, "alice") == "op"
+    assert _operator(token_client, "alice") == "alice"
+    assert _operator(token_client, None) == "api"
