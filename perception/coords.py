@@ -52,12 +52,17 @@ def image_to_model(coords: Sequence[float], image_size: tuple[int, int]) -> tupl
 
 
 def model_to_screen(coords: Sequence[float], frame: Frame) -> tuple[int, ...]:
-    """0..1000 point/box on `frame` -> logical screen pixels (what pyautogui clicks).
+    """0..1000 point/box on `frame` -> logical screen pixels (what pyautogui clicks); see `image_to_screen`."""
+    return image_to_screen(model_to_image(coords, frame.image.size), frame)
+
+
+def image_to_screen(pixels: Sequence[int], frame: Frame) -> tuple[int, ...]:
+    """Pixels of `frame`'s image (a point or box, e.g. a parsed element) -> logical screen pixels.
 
     Adds the crop offset, divides by the HiDPI scale, adds the monitor/region offset. Frames without geometry
     (photos, files) are not on this screen: the result is then in pixels of the original (uncropped) image.
     """
-    pixels = model_to_image(coords, frame.image.size)
+    _check(pixels)
     dx, dy = frame.crop_offset
     geometry = frame.geometry
     out = []

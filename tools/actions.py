@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Callable, Literal
 from PIL import ImageDraw, ImageFont
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from perception.coords import MODEL_SCALE, image_to_model, model_to_image, model_to_screen
+from perception.coords import MODEL_SCALE, image_to_screen, model_to_image, model_to_screen
 from tools.registry import Tool
 from tools.result import ToolResult
 
@@ -279,7 +279,7 @@ class ScreenActions:
                 return ToolResult(error=f"{element_id=} is not on the current screen: {known}")
             x1, y1, x2, y2 = element.bbox
             image_point = ((x1 + x2) // 2, (y1 + y2) // 2)
-            screen_point = model_to_screen(image_to_model(image_point, frame.image.size), frame)
+            screen_point = image_to_screen(image_point, frame)
             return screen_point, image_point, element
         for name, value in (("x", x), ("y", y)):
             if not 0 <= value <= MODEL_SCALE:

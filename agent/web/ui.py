@@ -23,6 +23,7 @@ import gradio as gr
 import pandas as pd
 from PIL import Image
 
+from agent.recording import load_manifest
 from agent.service.queue import QueueFull
 from agent.service.runs import RunOutcome
 from agent.web.drawing import draw_marks
@@ -191,7 +192,7 @@ def _first_frame(session_dir: Path | None) -> Image.Image | None:
     if session_dir is None:
         return None
     try:
-        frames = json.loads((Path(session_dir) / "manifest.json").read_text())["frames"]
+        frames = load_manifest(Path(session_dir))["frames"]
         return Image.open(Path(session_dir) / frames[0]["file"]).convert("RGB") if frames else None
     except (OSError, KeyError, ValueError):
         return None

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 import pytest
 from PIL import Image
 
-from perception.coords import image_to_model, model_to_image, model_to_screen
+from perception.coords import image_to_model, image_to_screen, model_to_image, model_to_screen
 from perception.frames import Frame, ScreenGeometry
 
 
@@ -70,6 +70,18 @@ def test_crop_keeps_mapping_to_the_screen():
     nested = roi.crop((100, 100, 200, 200))  # crops of crops accumulate
     assert nested.crop_offset == (1060, 640)
     assert model_to_screen([0, 0], nested) == (1920 + 1060, 100 + 640)
+
+
+def test_image_pixels_map_to_the_screen_exactly_without_a_0_1000_round_trip():
+    geometry = ScreenGeometry(left=-1440, top=0, width=1440, height=900, scale=2.0)
+    roi = frame((2880, 1800), geometry).crop((1000, 600, 2000, 1200))
+    # an element centre at image pixel (333, 77) of the crop: (1333, 677) on the capture, (666, 338) logical
+    assert image_to_screen((333, 77), roi) == (-1440 + 666, 338)
+    assert image_to_screen((0, 0, 1000, 600), roi) == (-1440 + 500, 300, -1440 + 1000, 600)
+    # through 0-1000 a point on a wide screen can land a pixel off: 1234/2880 -> 428 -> 1232.6 -> 1233
+    wide = frame((2880, 900), ScreenGeometry(left=0, top=0, width=2880, height=900))
+    assert image_to_screen((1234, 10), wide) == (1234, 10)
+    assert model_to_screen(image_to_model((1234, 10), wide.image.size), wide) == (1233, 10)
 
 
 def test_crop_with_hidpi_and_offset_together():
