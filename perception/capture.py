@@ -176,15 +176,18 @@ class ChangeGate:
 
     def changed_fraction(self, frame: Frame) -> float:
         """Fraction of grid cells that differ from the closest of the recent accepted frames (1.0 when none)."""
-        signature = self._signature(frame)
+        return self._changed(self._signature(frame))
+
+    def _changed(self, signature: np.ndarray) -> float:
         return min(
             (float(np.mean(np.abs(signature - reference) > self.delta)) for reference in self._references), default=1.0
         )
 
     def is_new(self, frame: Frame) -> bool:
         self.stats.frames += 1
-        if self._references and self.changed_fraction(frame) <= self.threshold:
+        signature = self._signature(frame)
+        if self._references and self._changed(signature) <= self.threshold:
             self.stats.skipped += 1
             return False
-        self._references.append(self._signature(frame))
+        self._references.append(signature)
         return True
