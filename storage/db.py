@@ -55,6 +55,14 @@ def open_database(url: str) -> Database:
         ValueError: when `url` is not a SQLAlchemy URL of an installed driver, or its SQLite folder cannot be made.
         sqlalchemy.exc.OperationalError: when the database cannot be reached.
     """
+    engine = make_engine(url)
+    apply_migrations(engine)
+    return Database(url=url, engine=engine)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url` without touching the schema (for tables other packages own on the same database):
+    SQLite files get their folder, WAL and the other pragmas. Raises ValueError like `open_database`."""
     try:
         parsed = make_url(url)
         parsed.get_dialect()
@@ -67,8 +75,7 @@ def open_database(url: str) -> Database:
         raise ValueError(f"{url!r} needs the database driver {driver!r}, which is not installed") from None
     except OSError as e:
         raise ValueError(f"cannot create the folder for database {url!r}: {e.strerror or e}") from None
-    apply_migrations(engine)
-    return Database(url=url, engine=engine)
+    return engine
 
 
 def _create_engine(parsed: URL) -> Engine:

@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
-from sqlalchemy import DateTime, Integer, String, Text, create_engine, event, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import DateTime, Integer, String, Text, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from storage.db import make_engine
+from storage.timeutil import now_utc
+
 RunStatus = Literal["running", "passed", "failed", "aborted", "skipped"]
-
-
-def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def new_run_id() -> str:
@@ -88,25 +85,6 @@ class RunRecord(BaseModel):
         if self.reason:
             text += f": {self.reason}"
         return text
-
-
-def _sqlite_pragmas(engine: Engine) -> None:
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):  # WAL: the scheduler thread writes while the CLI reads
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=5000")
-        cursor.close()
-
-
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite files get their folder created and WAL mode."""
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url)
-    if engine.dialect.name == "sqlite":
-        _sqlite_pragmas(engine)
-    return engine
 
 
 class RunHistory:

@@ -20,11 +20,12 @@ from typing import Any, Callable, Literal, Protocol
 
 from perception.frames import Frame
 from perception.screen.model import Element, ScreenParse
+from storage.timeutil import now_utc
 from tools.actions import PlannedAction, ScreenActions
 from tools.result import ToolResult
 
 from agent.recording import SessionRecorder, new_session_id
-from agent.routines.history import RunHistory, RunRecord, new_run_id, now_utc
+from agent.routines.history import RunHistory, RunRecord, new_run_id
 from agent.routines.locks import screen_lock
 from agent.routines.matching import condition_met, describe_elements, find_element, matching
 from agent.routines.notify import post_webhook

@@ -23,6 +23,8 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from pydantic import BaseModel
 
+from storage.db import make_engine
+
 from agent.routines.history import RunRecord
 from agent.routines.runner import RoutineRunner
 from agent.routines.schema import Problem, RoutineFileError, load_routine
@@ -62,7 +64,8 @@ class RoutineScheduler:
         self.history = self.runner.history
         self.grace = settings.routine_misfire_grace_s
         self.scheduler = BackgroundScheduler(
-            jobstores={"default": SQLAlchemyJobStore(url=settings.db_url, tablename=JOB_TABLE)},
+            # the same engine set-up as the run history: WAL and a busy timeout, since both write from threads
+            jobstores={"default": SQLAlchemyJobStore(engine=make_engine(settings.db_url), tablename=JOB_TABLE)},
             executors={"default": ThreadPoolExecutor(workers)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": self.grace},
         )
