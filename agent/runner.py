@@ -7,6 +7,7 @@ resumed later — by the same process or, after a restart, another one.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
 import uuid
@@ -33,6 +34,8 @@ from perception.frames import Frame, rgb_image
 from perception.vlm.types import ModelLoadError, VisionLanguageModel
 from tools.actions import PlannedAction, ScreenActions
 
+logger = logging.getLogger(__name__)
+
 Decision = Literal["approve", "reject"] | dict[str, Any]
 KEPT_CONTEXTS = 32
 EventKind = Literal["step", "model", "tool_call", "tool_result", "approval", "answer"]
@@ -58,8 +61,11 @@ class AgentRun(BaseModel):
     timings: dict[str, float] = {}  # seconds per node and "model", this question so far
 
 
-def load_vlm(settings: Settings) -> VisionLanguageModel:
-    """The model named by the settings; ModelLoadError (one line saying what to do) when it can't be had."""
+def load_vlm(settings: Settings, *, long_running: bool = False) -> VisionLanguageModel:
+    """The model named by the settings; ModelLoadError (one line saying what to do) when it can't be had.
+
+    `long_running` (service, scheduler): compile the GPU decode step when settings say "auto", and warm the model
+    up now, so the first operator's question doesn't pay for kernel loading and compiling."""
     if settings.backend == "openai":
         from perception.vlm.openai_backend import OpenAICompatibleVLM
 
@@ -67,10 +73,11 @@ def load_vlm(settings: Settings) -> VisionLanguageModel:
         return OpenAICompatibleVLM(settings.openai_base_url, settings.model, api_key=key)
     from perception.vlm.transformers_backend import TransformersQwen3VL
 
+    compile_mode = settings.model_compile if settings.model_compile != "auto" or long_running else "off"
     try:
-        return TransformersQwen3VL.load(
+        model = TransformersQwen3VL.load(
             settings.model, device=settings.device, dtype=settings.dtype, quantization=settings.quantization,
-            min_pixels=settings.min_pixels, max_pixels=settings.max_pixels,
+            min_pixels=settings.min_pixels, max_pixels=settings.max_pixels, compile=compile_mode,
         )
     except ModelLoadError as e:
         if Path(settings.model).expanduser().exists() or settings.model.startswith(("/", "./", "../", "~")):
@@ -79,6 +86,10 @@ def load_vlm(settings: Settings) -> VisionLanguageModel:
             f"model {settings.model!r} is not in the local cache and the hub is unreachable; run `hmi-agent model pull` "
             f"on a connected machine or pass --model DIR ({e})"
         ) from e
+    if long_running and model.device_is_cuda():  # on a CPU the warm-up prefill costs more than it saves
+        seconds = model.warm_up()
+        logger.info("model warmed up in %.1f s (decode compiled: %s)", seconds, model.compile_decode)
+    return model
 
 
 def open_checkpointer(path: Path):

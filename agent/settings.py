@@ -47,6 +47,12 @@ class Settings(BaseSettings):
         default=1280 * 32 * 32, ge=32 * 32, description="Upper pixel budget per image (about one token per 32x32)."
     )
     max_new_tokens: int = Field(default=512, ge=1, le=8192)
+    model_compile: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="Compile the GPU decode step into a CUDA graph (about 3x faster answers, bench/RESULTS.md). "
+        '"auto": in long-running processes (serve, routine schedule), which compile it at start; one-shot '
+        "commands skip the compile (tens of seconds) that a single question would not pay back.",
+    )
 
     # --- agent loop
     max_steps: int = Field(default=8, ge=1, le=100, description="Model turns per question before a forced answer.")

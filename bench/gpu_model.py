@@ -10,12 +10,14 @@ tokens) and forced to decode a fixed number of new tokens (min_new_tokens = max_
     .venv/bin/python bench/gpu_model.py --sizes tiny            # CPU smoke run, seconds
 
 Modes: sdpa and eager attention (dynamic KV cache), static KV cache without and with torch.compile (transformers
-compiles the decode step itself when the cache is static on CUDA), 8-bit/4-bit bitsandbytes weights (skipped with a
-note when bitsandbytes is missing). Decode is also given as a fraction of the memory-bandwidth limit: at batch 1
+compiles the decode step itself when the cache is static on CUDA), "decoder" (this project's StaticDecoder: the
+whole decode step one CUDA graph, what the agent runs on a GPU), 8-bit/4-bit bitsandbytes weights (skipped with a
+note when bitsandbytes is missing), and "answer"/"answer+compile": the agent's backend answering recorded requests. Decode is also given as a fraction of the memory-bandwidth limit: at batch 1
 every decoded token reads every weight of the language model once, so limit tokens/s = HBM bytes/s / weight bytes
 (vision tower and input-embedding table excluded: the first runs once per image, the second reads one row per token).
 
-Imports only torch, transformers and pillow (none of this project's packages), so the GPU image's own python3 runs it.
+Needs torch, transformers and pillow; the decoder and answer rows also import this project's perception package
+(which needs pydantic), nothing else of ours, so a GPU image's own python3 runs it.
 Measurements run in order of importance and stop starting new ones after --budget-s.
 """
 
@@ -55,7 +57,7 @@ _TEXT_COMMON = {"vocab_size": 151936, "head_dim": 128, "num_key_value_heads": 8,
                 "max_position_embeddings": 262144, "rope_theta": 5_000_000.0, "mrope_section": [24, 20, 20]}
 # Sizes from the published Qwen/Qwen3-VL-{2B,4B,8B}-Instruct config.json files, as copied into public re-implementations
 # (found with the code search: transformers-style configs, mlx-vlm tests, InfiniCore/vLLM notes), checked against each
-# other. "tiny" has the dimensions of perception/vlm/tiny.py (vocabulary 1024, its special ids mapped to 1000+).
+# other. "tiny" has the dimensions of perception/vlm/tiny.py (vocabulary 2048, its special ids mapped to 1000+).
 SIZES: dict[str, dict] = {
     "2b": {"text": {**_TEXT_COMMON, "hidden_size": 2048, "intermediate_size": 6144, "num_hidden_layers": 28,
                     "num_attention_heads": 16},
@@ -72,7 +74,7 @@ SIZES: dict[str, dict] = {
            "vision": {**_VISION_COMMON, "depth": 27, "hidden_size": 1152, "intermediate_size": 4304, "num_heads": 16,
                       "out_hidden_size": 4096, "deepstack_visual_indexes": [8, 16, 24]},
            "tie_word_embeddings": False},
-    "tiny": {"text": {**_TEXT_COMMON, "vocab_size": 1024, "hidden_size": 128, "intermediate_size": 256,
+    "tiny": {"text": {**_TEXT_COMMON, "vocab_size": 2048, "hidden_size": 128, "intermediate_size": 256,
                       "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 32,
                       "max_position_embeddings": 32768, "mrope_section": [6, 5, 5]},
              "vision": {**_VISION_COMMON, "depth": 2, "hidden_size": 64, "intermediate_size": 128, "num_heads": 2,
@@ -127,12 +129,14 @@ def special_ids(vocab_size: int) -> dict[str, int]:
     return {name: value - QWEN_SPECIAL_IDS["endoftext"] + 1000 for name, value in QWEN_SPECIAL_IDS.items()}
 
 
-def build_config(size: str):
+def build_config(size: str, ids: dict[str, int] | None = None, vocab_size: int | None = None):
+    """The size's Qwen3VLConfig; `ids` (special token ids by name) default to Qwen's own."""
     from transformers import Qwen3VLConfig
 
     spec = SIZES[size]
     text = {k: v for k, v in spec["text"].items() if k not in ("rope_theta", "mrope_section")}
-    ids = special_ids(text["vocab_size"])
+    text["vocab_size"] = vocab_size or text["vocab_size"]
+    ids = ids or special_ids(text["vocab_size"])
     text["rope_parameters"] = {"rope_type": "default", "rope_theta": spec["text"]["rope_theta"],
                                "mrope_section": spec["text"]["mrope_section"], "mrope_interleaved": True}
     text.update(pad_token_id=ids["endoftext"], bos_token_id=ids["endoftext"], eos_token_id=ids["im_end"],
@@ -148,35 +152,75 @@ def build_config(size: str):
     )
 
 
-def build_model(size: str, device: str, dtype, attn: str = "sdpa"):
+def build_model(size: str, device: str, dtype, attn: str = "sdpa", ids: dict[str, int] | None = None,
+                vocab_size: int | None = None):
     """Random-weight model allocated and initialised directly on `device` (no CPU copy, no checkpoint)."""
     import torch
     from transformers import Qwen3VLForConditionalGeneration
 
     torch.manual_seed(0)
     with torch.device(device):
-        model = Qwen3VLForConditionalGeneration._from_config(build_config(size), dtype=dtype, attn_implementation=attn)
+        model = Qwen3VLForConditionalGeneration._from_config(build_config(size, ids, vocab_size), dtype=dtype,
+                                                             attn_implementation=attn)
     model.generation_config.pad_token_id = model.config.text_config.pad_token_id
     model.generation_config.eos_token_id = model.config.text_config.eos_token_id
     return model.eval()
 
 
-def load_quantized(size: str, bits: int, dtype, scratch: Path):
+def load_quantized(size: str, bits: int, dtype, scratch: Path, tokenizer: Path | None = None):
     """bitsandbytes needs from_pretrained: save the random bf16 weights once, reload them quantized."""
-    import torch
     from transformers import BitsAndBytesConfig, Qwen3VLForConditionalGeneration
 
-    folder = scratch / f"{size}-bf16"
-    if not folder.exists():
-        model = build_model(size, "cuda", dtype)
-        model.save_pretrained(folder)
-        del model
-        torch.cuda.empty_cache()
+    folder = answer_checkpoint(size, "cuda", dtype, scratch, tokenizer)
     quantization = (BitsAndBytesConfig(load_in_8bit=True) if bits == 8 else
                     BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=dtype))
     model = Qwen3VLForConditionalGeneration.from_pretrained(
         folder, dtype=dtype, quantization_config=quantization, device_map="cuda", attn_implementation="sdpa")
     return model.eval()
+
+
+def project_on_path() -> None:
+    """The answer measurement imports this project's perception package (it needs pydantic, nothing else of ours)."""
+    root = str(Path(__file__).resolve().parent.parent)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+
+
+def answer_checkpoint(size: str, device: str, dtype, scratch: Path, tokenizer: Path | None = None) -> Path:
+    """A checkpoint folder the agent's own backend loads like a downloaded one, saved once per size: real-size random
+    weights, a tokenizer (`tokenizer`: a folder with Qwen's, see bench/qwen_tokenizer.py; else the tiny test model's,
+    whose text costs ~2.8x Qwen's tokens) with its special ids written into the config, Qwen's image-processor
+    settings and our chat template. The vocabulary stays real-size (151936: the LM head is a real share of the bytes
+    read per token); rows past the tokenizer get zero weights so greedy decoding stays inside it."""
+    import shutil
+
+    import torch
+    from transformers import AutoTokenizer
+
+    project_on_path()
+    from perception.vlm.tiny import SPECIAL_TOKENS, build_tiny_qwen3vl
+
+    folder = scratch / f"{size}-checkpoint"
+    if (folder / "config.json").is_file():
+        return folder
+    tiny = build_tiny_qwen3vl(scratch / "tiny")
+    sources = [tiny] + ([tokenizer] if tokenizer else [])  # later files win: the real tokenizer over the tiny one
+    text_tokenizer = AutoTokenizer.from_pretrained(sources[-1])
+    ids = {token.strip("<|>"): text_tokenizer.convert_tokens_to_ids(token) for token in SPECIAL_TOKENS}
+    model = build_model(size, device, dtype, ids=ids,
+                        vocab_size=max(SIZES[size]["text"]["vocab_size"], len(text_tokenizer)))
+    with torch.no_grad():
+        model.get_output_embeddings().weight[len(text_tokenizer):] = 0
+    model.save_pretrained(folder)
+    del model
+    for source in sources:  # tokenizer, chat template, preprocessor config: everything but weights and configs
+        for item in source.iterdir():
+            if item.is_file() and item.suffix != ".safetensors" and item.name not in ("config.json",
+                                                                                      "generation_config.json"):
+                shutil.copy(item, folder / item.name)
+    if device.startswith("cuda"):
+        torch.cuda.empty_cache()
+    return folder
 
 
 def decode_weight_bytes(model) -> int:
@@ -195,6 +239,25 @@ def decode_weight_bytes(model) -> int:
 def hbm_gbps(device_name: str) -> float | None:
     name = device_name.lower()
     return next((gbps for words, gbps in HBM_GBPS if all(word in name for word in words)), None)
+
+
+def measured_copy_gbps(gigabytes: float = 4.0, repeats: int = 10) -> float:
+    """Device-to-device copy rate, counting bytes read plus bytes written (the practical HBM ceiling)."""
+    import torch
+
+    source = torch.randn(int(gigabytes * 1e9 / 4), device="cuda")
+    target = torch.empty_like(source)
+    target.copy_(source)
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    start.record()
+    for _ in range(repeats):
+        target.copy_(source)
+    end.record()
+    torch.cuda.synchronize()
+    seconds = start.elapsed_time(end) / 1000 / repeats
+    del source, target
+    torch.cuda.empty_cache()
+    return 2 * gigabytes / seconds
 
 
 def bandwidth_limit_tok_s(weight_bytes: int, gbps: float) -> float:
@@ -250,6 +313,7 @@ class ImageInputs:
                       ids["vision_end"], ids["im_end"], ids["im_start"], *text[-2:]])
         input_ids = torch.tensor([input_ids], device=device)
         inputs = {"input_ids": input_ids, "attention_mask": torch.ones_like(input_ids),
+                  "mm_token_type_ids": (input_ids == ids["image_pad"]).long(),  # 1 = image token, for M-RoPE
                   "pixel_values": pixels["pixel_values"].to(device), "image_grid_thw": grid.to(device)}
         return inputs, vision_tokens
 
@@ -280,21 +344,41 @@ def timed_generate(model, inputs: dict, new_tokens: int, device: str, **options)
     return first, (new_tokens - 1) / later if new_tokens > 1 and later > 0 else None
 
 
+def timed_decoder(decoder, inputs: dict, new_tokens: int) -> tuple[float, float | None]:
+    """timed_generate for perception.vlm.decoding.StaticDecoder (the agent backend's compiled decode)."""
+    marks: list[float] = []
+    started = time.perf_counter()
+    produced = decoder.generate(inputs, max_new_tokens=new_tokens, stop_ids=set(), min_new_tokens=new_tokens,
+                                on_first_token=lambda: marks.append(time.perf_counter()))
+    finished = time.perf_counter()  # generate() ends on a GPU->CPU copy of the last tokens: nothing left queued
+    if len(produced) != new_tokens:
+        raise RuntimeError(f"the decoder produced {len(produced)} tokens, expected exactly {new_tokens}")
+    later = finished - marks[0]
+    return marks[0] - started, (new_tokens - 1) / later if new_tokens > 1 and later > 0 else None
+
+
 MODE_OPTIONS = {
     "sdpa": ("sdpa", {}),
     "eager": ("eager", {}),
     "static": ("sdpa", {"cache_implementation": "static", "disable_compile": True}),
     "static+compile": ("sdpa", {"cache_implementation": "static"}),  # transformers compiles the decode step on CUDA
+    "decoder": ("sdpa", {}),  # the agent backend's StaticDecoder: the whole step one CUDA graph (eager on CPU)
     "8bit": ("sdpa", {}),
     "4bit": ("sdpa", {}),
+    "answer": ("sdpa", {}),  # the agent's backend, compile off (what the CPU/one-shot path runs)
+    "answer+compile": ("sdpa", {}),  # the agent's backend with its compiled decode (static cache + CUDA graphs)
 }
+ANSWER_DIR = Path(__file__).resolve().parent / "answer_requests"  # written by bench/export_requests.py
+ANSWER_SESSIONS = ("ack-simulated", "alarm-meaning-en")  # the first is the issue's case: one grounded click + answer
 
 
 def skip_reason(mode: str, device: str) -> str | None:
     import importlib.util
 
-    if mode in ("static+compile", "8bit", "4bit") and not device.startswith("cuda"):
+    if mode in ("static+compile", "8bit", "4bit", "answer+compile") and not device.startswith("cuda"):
         return "needs CUDA"
+    if mode.startswith("answer") and importlib.util.find_spec("pydantic") is None:
+        return "skipped: pydantic not installed (the agent's backend needs it; carry its wheels)"
     if mode in ("8bit", "4bit"):
         missing = [m for m in ("bitsandbytes", "accelerate") if importlib.util.find_spec(m) is None]
         if missing:
@@ -304,15 +388,18 @@ def skip_reason(mode: str, device: str) -> str | None:
 
 def plan(sizes: list[str], quick: bool, modes: list[str] | None, sweep: tuple[int, ...] = SWEEP_BUDGETS,
          budget: int = MAIN_BUDGET) -> list[Job]:
-    """Most important first: the main size's default path with its budget sweep and its fastest candidate, then the
-    other attention/cache modes, the other sizes (compiling last), and quantization (slowest to set up)."""
+    """Most important first: the main size's default path with its budget sweep and its fastest candidate, the
+    agent's backend answering recorded requests with and without compiled decode, then the other attention/cache
+    modes and quantization of the main size, then the other sizes (compiling last)."""
     main, others = sizes[0], sizes[1:]
-    jobs = [Job(main, "sdpa", budget, extra_budgets=sweep), Job(main, "static+compile", budget)]
+    jobs = [Job(main, "sdpa", budget, extra_budgets=sweep), Job(main, "decoder", budget),
+            Job(main, "answer+compile"), Job(main, "answer"), Job(main, "static+compile", budget)]
     if not quick:
         jobs += [Job(main, "eager", budget), Job(main, "static", budget)]
-        jobs += [Job(size, "sdpa", budget) for size in others]
-        jobs += [Job(size, "static+compile", budget) for size in others]
         jobs += [Job(main, "8bit", budget), Job(main, "4bit", budget)]
+        jobs += [Job(size, "sdpa", budget) for size in others]
+        jobs += [Job(size, "decoder", budget) for size in others]
+        jobs += [Job(size, "static+compile", budget) for size in others]
     return [job for job in jobs if modes is None or job.mode in modes]
 
 
@@ -333,10 +420,23 @@ class Bench:
         self._scratch: tempfile.TemporaryDirectory | None = None  # bf16 checkpoints for the quantized loads
 
     def scratch(self) -> Path:
+        """Checkpoints saved for from_pretrained loads: in memory when /dev/shm has room for the largest (8B)."""
+        import shutil
+
         if self._scratch is None:
-            self._scratch = tempfile.TemporaryDirectory(prefix="qwen3vl-bench-",
-                                                        dir="/dev/shm" if Path("/dev/shm").is_dir() else None)
+            shm = Path("/dev/shm")
+            in_memory = shm.is_dir() and shutil.disk_usage(shm).free > 40e9
+            self._scratch = tempfile.TemporaryDirectory(prefix="qwen3vl-bench-", dir=shm if in_memory else None)
         return Path(self._scratch.name)
+
+    def release(self) -> None:
+        """Drops the loaded model and whatever compiled graphs hold on to it."""
+        import torch
+
+        self.model, self.loaded = None, None
+        if self.device.startswith("cuda"):
+            torch._dynamo.reset()
+            torch.cuda.empty_cache()
 
     def close(self) -> None:
         self.model = None
@@ -348,11 +448,9 @@ class Bench:
 
         weights = job.mode if job.mode in ("8bit", "4bit") else "bf16"
         if self.loaded != (job.size, weights):
-            self.model = None
-            if self.device.startswith("cuda"):
-                torch._dynamo.reset()  # compiled graphs of the previous model hold on to its weights
-                torch.cuda.empty_cache()
-            self.model = (load_quantized(job.size, int(weights[0]), self.dtype, self.scratch()) if weights != "bf16"
+            self.release()  # compiled graphs of the previous model hold on to its weights
+            self.model = (load_quantized(job.size, int(weights[0]), self.dtype, self.scratch(), self.args.tokenizer)
+                          if weights != "bf16"
                           else build_model(job.size, self.device, self.dtype))
             self.loaded = (job.size, weights)
         self.model.set_attn_implementation(MODE_OPTIONS[job.mode][0])
@@ -361,8 +459,16 @@ class Bench:
     def run(self, job: Job) -> list[Row]:
         import torch
 
+        if job.mode.startswith("answer"):
+            return [self.run_answer(job)]
         model = self.model_for(job)
         options = MODE_OPTIONS[job.mode][1]
+        if job.mode == "decoder":
+            project_on_path()
+            from perception.vlm.decoding import StaticDecoder
+            from perception.vlm.transformers_backend import STATIC_CACHE_TOKENS
+
+            decoder = StaticDecoder(model, STATIC_CACHE_TOKENS, compile=self.device.startswith("cuda"))
         weight_bytes = decode_weight_bytes(model)
         all_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
         limit = bandwidth_limit_tok_s(weight_bytes, self.gbps) if self.gbps else None
@@ -371,13 +477,19 @@ class Bench:
             inputs, vision_tokens = self.inputs.build(model.config, budget, self.device)
             if self.device.startswith("cuda"):
                 torch.cuda.reset_peak_memory_stats()
-            timed_generate(model, inputs, 2, self.device)  # warm-up: kernels, allocator, vision rope tables
-            ttft = min(timed_generate(model, inputs, 1, self.device, **options)[0] for _ in range(self.args.repeats))
-            decode = None
-            if budget == job.budget:
-                if job.mode == "static+compile":  # the first call compiles (the cache shape must match the timed one)
-                    timed_generate(model, inputs, self.args.new_tokens, self.device, **options)
-                decode = timed_generate(model, inputs, self.args.new_tokens, self.device, **options)[1]
+            if job.mode == "decoder":
+                timed_decoder(decoder, inputs, 8)  # compiles the step and records its CUDA graph
+                ttft = min(timed_decoder(decoder, inputs, 1)[0] for _ in range(self.args.repeats))
+                decode = timed_decoder(decoder, inputs, self.args.new_tokens)[1] if budget == job.budget else None
+            else:
+                timed_generate(model, inputs, 2, self.device)  # warm-up: kernels, allocator, vision rope tables
+                ttft = min(timed_generate(model, inputs, 1, self.device, **options)[0]
+                           for _ in range(self.args.repeats))
+                decode = None
+                if budget == job.budget:
+                    if job.mode == "static+compile":  # the first call compiles (cache shape must match the timed one)
+                        timed_generate(model, inputs, self.args.new_tokens, self.device, **options)
+                    decode = timed_generate(model, inputs, self.args.new_tokens, self.device, **options)[1]
             peak = torch.cuda.max_memory_allocated() / 1e9 if self.device.startswith("cuda") else None
             rows.append(Row(
                 size=job.size, mode=job.mode, vision_tok=vision_tokens, input_tok=int(inputs["input_ids"].shape[1]),
@@ -385,6 +497,73 @@ class Bench:
                 of_limit=decode / limit if decode and limit else None, weights_gb=all_bytes / 1e9, peak_gb=peak,
             ))
         return rows
+
+
+    def run_answer(self, job: Job) -> Row:
+        """The agent's backend (TransformersQwen3VL: chat template, tool schemas, image processing, its decode path)
+        answering the recorded requests of ANSWER_SESSIONS, each reply forced to its recorded length in tokens.
+        Every session runs twice after warm-up; the row keeps the second run, the note both and the load/warm-up."""
+        import torch
+        from PIL import Image
+
+        project_on_path()
+        from perception.vlm.transformers_backend import TransformersQwen3VL
+        from perception.vlm.types import ModelOutputError
+
+        self.release()
+        folder = answer_checkpoint(job.size, self.device, self.dtype, self.scratch(), self.args.tokenizer)
+        compiled = job.mode == "answer+compile"
+        started = time.perf_counter()
+        vlm = TransformersQwen3VL.load(folder, device=self.device, compile="on" if compiled else "off")
+        load_s = time.perf_counter() - started
+        if self.device.startswith("cuda"):
+            torch.cuda.reset_peak_memory_stats()
+        warm_up_s = vlm.warm_up(SCREEN)
+        document = json.loads((ANSWER_DIR / "requests.json").read_text(encoding="utf-8"))
+        images = {path.name: Image.open(path).convert("RGB") for path in ANSWER_DIR.glob("*.png")}
+
+        def with_images(value):
+            if isinstance(value, dict) and "file" in value and value.get("type") == "image":
+                return {"type": "image", "image": images[value["file"]]}
+            if isinstance(value, dict):
+                return {key: with_images(inner) for key, inner in value.items()}
+            return [with_images(inner) for inner in value] if isinstance(value, list) else value
+
+        def answer(session: str) -> tuple[float, list]:
+            stats = []
+            started = time.perf_counter()
+            for call in document["sessions"][session]:
+                new_tokens = max(2, len(vlm.processor.tokenizer(call["reply"])["input_ids"]))
+                vlm.model.generation_config.min_new_tokens = new_tokens
+                try:
+                    stats.append(vlm.generate(with_images(call["messages"]), call["tools"],
+                                              max_new_tokens=new_tokens).stats)
+                except ModelOutputError as e:  # random weights may well emit a broken <tool_call>
+                    stats.append(e.stats)
+            return time.perf_counter() - started, stats
+
+        runs = {session: [answer(session) for _ in range(2)] for session in ANSWER_SESSIONS}
+        seconds, stats = runs[ANSWER_SESSIONS[0]][1]
+        decode = [s.output_tokens / (s.total_s - s.time_to_first_token_s) for s in stats
+                  if s.total_s > s.time_to_first_token_s and s.output_tokens > 1]
+        weight_bytes = decode_weight_bytes(vlm.model)
+        limit = bandwidth_limit_tok_s(weight_bytes, self.gbps) if self.gbps else None
+        rate = sum(decode) / len(decode) if decode else None
+        note = "; ".join(
+            f"{session} {len(run[1][1])} turns: {run[1][0]:.2f} s ("
+            + "+".join(f"{s.total_s:.2f}" for s in run[1][1]) + f"), 1st run {run[0][0]:.2f} s, "
+            f"agent {document['agent_seconds'][session]:.2f} s"
+            for session, run in runs.items())
+        note += f"; load {load_s:.0f} s, warm-up {warm_up_s:.0f} s" + ("" if vlm.compile_decode or not compiled
+                                                                     else ", COMPILE FELL BACK TO EAGER")
+        return Row(
+            size=job.size, mode=job.mode, vision_tok=stats[0].vision_tokens,
+            input_tok=max(s.input_tokens for s in stats), ttft_ms=stats[0].time_to_first_token_s * 1000,
+            decode_tok_s=rate, limit_tok_s=limit, of_limit=rate / limit if rate and limit else None,
+            weights_gb=sum(p.numel() * p.element_size() for p in vlm.model.parameters()) / 1e9,
+            peak_gb=torch.cuda.max_memory_allocated() / 1e9 if self.device.startswith("cuda") else None,
+            note=f"answer {seconds:.2f} s = " + note,
+        )
 
 
 def render(rows: list[Row]) -> str:
@@ -409,20 +588,22 @@ def render(rows: list[Row]) -> str:
 
 def summary(rows: list[Row]) -> list[str]:
     """The issue's targets for the main size: decode at >= 50% of the bandwidth limit, and a screenshot -> grounded
-    answer with one tool call in < 1.5 s (two model turns: ~40 tokens of tool call, then ~80 of answer)."""
-    measured = [r for r in rows if r.decode_tok_s]
+    answer with one tool call in < 1.5 s (measured by the answer rows: the recorded ack-simulated session's two
+    model turns through the agent's backend, plus the agent's own time recorded with a scripted model)."""
+    measured = [r for r in rows if r.decode_tok_s and not r.mode.startswith("answer")]
     if not measured:
         return []
     main = measured[0].size
     best = max((r for r in measured if r.size == main), key=lambda r: r.decode_tok_s)
-    ttft = min(r.ttft_ms for r in rows if r.size == main and r.vision_tok == best.vision_tok and r.ttft_ms)
-    estimate = 2 * ttft / 1000 + 120 / best.decode_tok_s
-    return [
-        f"{main} fastest decode: {best.mode} {best.decode_tok_s:.1f} tok/s"
-        + (f" = {best.of_limit:.0%} of the bandwidth limit (target >= 50%)" if best.of_limit else ""),
-        f"{main} screenshot -> answer with one tool call, estimated: 2 x {ttft:.0f} ms prefill + 120 tokens at "
-        f"{best.decode_tok_s:.0f} tok/s = {estimate:.2f} s (target < 1.5 s; tool run time not included)",
-    ]
+    lines = [f"{main} fastest decode: {best.mode} {best.decode_tok_s:.1f} tok/s"
+             + (f" = {best.of_limit:.0%} of the bandwidth limit (target >= 50%)" if best.of_limit else "")]
+    for row in rows:
+        if row.size == main and row.mode.startswith("answer") and row.note.startswith("answer "):
+            model_s = float(row.note.split()[1])
+            agent_s = float(row.note.split(" agent ")[1].split()[0])
+            lines.append(f"{main} screenshot -> grounded answer with one tool call ({row.mode}): {model_s:.2f} s of "
+                         f"model + {agent_s:.2f} s of agent = {model_s + agent_s:.2f} s (target < 1.5 s)")
+    return lines
 
 
 def write_results(path: Path, device_name: str, header: list[str], table: str, lines: list[str]) -> None:
@@ -450,6 +631,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--budget-s", type=float, default=300, help="start no new measurement after this many seconds")
     parser.add_argument("--job-timeout-s", type=int, default=150, help="give up one measurement after this long")
     parser.add_argument("--device", default="auto", help="auto (cuda when available), cuda, cpu")
+    parser.add_argument("--tokenizer", type=Path,
+                        help="folder with Qwen's real tokenizer for the answer rows (bench/qwen_tokenizer.py builds one)")
     parser.add_argument("--results", type=Path, help="append a dated section with the table to this Markdown file")
     parser.add_argument("--json", type=Path, help="write the rows as JSON here")
     args = parser.parse_args(argv)
@@ -509,12 +692,16 @@ def main(argv: list[str] | None = None) -> list[Row]:
     dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
     device_name = torch.cuda.get_device_name() if device.startswith("cuda") else "CPU (no GPU)"
     gbps = args.hbm_gbps or (hbm_gbps(device_name) if device.startswith("cuda") else None)
+    copy = f" (data sheet; a device-to-device copy measured {measured_copy_gbps():.0f} GB/s)" if device.startswith(
+        "cuda") else ""
     header = [
-        f"device: {device_name}; HBM {f'{gbps:.0f} GB/s' if gbps else 'unknown (pass --hbm-gbps)'}; "
+        f"device: {device_name}; HBM {f'{gbps:.0f} GB/s' if gbps else 'unknown (pass --hbm-gbps)'}{copy}; "
         f"torch {torch.__version__}, transformers {transformers.__version__}; {str(dtype).removeprefix('torch.')}",
         f"input: one {SCREEN[0]}x{SCREEN[1]} screenshot + {args.prompt_tokens} prompt tokens; ttft = best of "
         f"{args.repeats} (vision encoder + prefill + 1 token, inputs already on the device); decode = "
         f"{args.new_tokens} forced new tokens at batch 1; limit = HBM bandwidth / decode weight bytes",
+        f"answer rows: the agent's backend on the recorded requests in bench/answer_requests/, tokenizer "
+        f"{'Qwen3-VL (' + str(args.tokenizer) + ')' if args.tokenizer else 'tiny test tokenizer (text ~2.8x Qwen tokens)'}",
         f"command: {' '.join(['bench/gpu_model.py', *(argv if argv is not None else sys.argv[1:])])}",
     ]
     print("\n".join(header) + "\n\n" + render([]), flush=True)

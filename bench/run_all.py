@@ -220,7 +220,8 @@ def gpu_model_section(full: bool) -> list[Figure]:
         (f"{r.size} {r.mode} @ {r.vision_tok} vision tokens" if r.vision_tok else f"{r.size} {r.mode}",
          r.note if r.ttft_ms is None else
          f"ttft {r.ttft_ms:.0f} ms" + (f", decode {r.decode_tok_s:.1f} tok/s" if r.decode_tok_s else "")
-         + (f" ({r.of_limit:.0%} of bandwidth limit)" if r.of_limit else ""))
+         + (f" ({r.of_limit:.0%} of bandwidth limit)" if r.of_limit else "")
+         + (f"; {r.note.split(' = ')[0]} for the recorded session" if r.mode.startswith("answer") else ""))
         for r in rows
     ]
 

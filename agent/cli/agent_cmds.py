@@ -14,20 +14,21 @@ import typer
 from agent.cli import UserError, database_error, settings_of
 
 
-def _agent(settings):
+def _agent(settings, *, long_running: bool = False):
     """The agent with the model named by the settings; load/connection problems become one clear line.
 
     The agent never downloads: a hub id must already be in the local cache (`hmi-agent model pull` fetches it),
-    so an offline plant gets the answer at once instead of minutes of hub retries.
+    so an offline plant gets the answer at once instead of minutes of hub retries. `long_running` (watch): the
+    model is loaded as a service's is, GPU decode compiled and warmed up before the first question.
     """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from sqlalchemy.exc import SQLAlchemyError
 
-    from agent.runner import HmiAgent
+    from agent.runner import HmiAgent, load_vlm
     from perception.vlm.types import ModelLoadError, ModelServerError
 
     try:
-        return HmiAgent(settings)
+        return HmiAgent(settings, model=load_vlm(settings, long_running=long_running))
     except (ModelLoadError, ModelServerError, ValueError) as e:  # ValueError: e.g. min_pixels above max_pixels
         raise UserError(str(e)) from None
     except SQLAlchemyError as e:  # the alarm database: server down, file unreadable
@@ -96,7 +97,7 @@ def watch(
     settings: Settings = _settings(ctx, model)
     source = ScreenSource(monitor=screen)
     gate = ChangeGate(settings.change_threshold)
-    agent = _agent(settings)
+    agent = _agent(settings, long_running=True)
     answers = 0
     try:
         while max_answers is None or answers < max_answers:

@@ -110,6 +110,7 @@ class RoutineRunner:
         sleep: Callable[[float], None] = time.sleep,
         notify: Callable[[str, RunRecord], bool] = post_webhook,
         dry: bool = False,
+        long_running: bool = False,
     ) -> None:
         self.settings = settings
         self.history = history or RunHistory(settings.db_url)
@@ -121,13 +122,14 @@ class RoutineRunner:
         self.dry = dry  # replay: actions are simulated whatever mode the run has (authorisation still checked)
         self._agents: dict[str, Any] = {}  # one agent per distinct goal-step settings, all sharing one model
         self._model: Any = None
+        self.long_running = long_running  # the scheduler: compile and warm the model up once, at its first load
 
     def _default_agent(self, settings: Settings, source: FrameSource):
         """Goal steps differ in action mode, regions and time limit, never in the model: it is loaded once."""
         from agent.runner import HmiAgent, load_vlm
 
         if self._model is None:
-            self._model = load_vlm(settings)
+            self._model = load_vlm(settings, long_running=self.long_running)
         return HmiAgent(settings, screen_source=source, model=self._model)
 
     def recover_interrupted(self) -> list[RunRecord]:

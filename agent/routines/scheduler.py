@@ -60,7 +60,7 @@ class RoutineScheduler:
 
     def __init__(self, settings: Settings, *, runner: RoutineRunner | None = None, workers: int = 4) -> None:
         self.settings = settings
-        self.runner = runner or RoutineRunner(settings)
+        self.runner = runner or RoutineRunner(settings, long_running=True)
         self.history = self.runner.history
         self.grace = settings.routine_misfire_grace_s
         self.scheduler = BackgroundScheduler(

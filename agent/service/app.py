@@ -52,7 +52,7 @@ def create_app(
             parse_tap = ParseTap(screen_parser or _default_parser())
         agent = HmiAgent(
             settings,
-            model=MeteredModel(model if model is not None else load_vlm(settings), metrics),
+            model=MeteredModel(model if model is not None else load_vlm(settings, long_running=True), metrics),
             alarm_tools=alarm_tools,
             screen_source=MeteredSource(ScreenSource(monitor=1), metrics),
             screen_parser=parse_tap,

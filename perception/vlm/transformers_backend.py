@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,17 @@ from perception.vlm.parsing import parse_tool_calls
 from perception.vlm.processor import load_processor
 from perception.vlm.types import GenerationStats, ModelLoadError, ModelOutputError, VLMReply
 
+logger = logging.getLogger(__name__)
+
 QUANTIZATIONS = ("none", "8bit", "4bit", "int8-cpu")
 DTYPES = ("auto", "bfloat16", "float16", "float32")
+COMPILE_MODES = ("auto", "on", "off")
+# KV-cache length the compiled decode step is built for. A static cache has one shape, so prompts up to this many
+# tokens (system + tools + two screenshots + history, plus the reply) never recompile; a longer one grows it once, in
+# steps of CACHE_STEP. Decode reads the whole cache every token: 8192 tokens of 4B KV are ~1.2 GB against ~8 GB of
+# weights, the price of never recompiling in front of an operator.
+STATIC_CACHE_TOKENS = 8192
+CACHE_STEP = 2048
 
 
 def images_in(messages: list[dict]) -> list[Image.Image]:
@@ -93,7 +103,8 @@ def _attention(attn_implementation: str | None, device: str) -> str:
 
 
 class _FirstTokenTimer:
-    """A generate() streamer that only timestamps: its first `put` is the prompt, the second the first new token."""
+    """A generate() streamer that only timestamps: its first `put` is the prompt, the second the first new token.
+    The static decoder calls `mark` instead."""
 
     def __init__(self):
         self._puts = 0
@@ -102,14 +113,34 @@ class _FirstTokenTimer:
     def put(self, value) -> None:
         self._puts += 1
         if self._puts == 2:
-            self.first_token_at = time.perf_counter()
+            self.mark()
+
+    def mark(self) -> None:
+        self.first_token_at = time.perf_counter()
 
     def end(self) -> None:
         pass
 
 
+def _compile_decode(compile_mode: str, device: str, quantization: str) -> bool:
+    """"auto" compiles on CUDA with unquantized weights: bitsandbytes layers don't compile, and CPU gains nothing."""
+    if compile_mode not in COMPILE_MODES:
+        raise ModelLoadError(f"{compile_mode=} is not one of {', '.join(COMPILE_MODES)}")
+    if compile_mode == "auto":
+        return device.startswith("cuda") and quantization == "none"
+    if compile_mode == "on" and not device.startswith("cuda"):
+        raise ModelLoadError(f"{compile_mode=} needs a CUDA GPU (the compiled decode step is CUDA graphs); on {device} use 'off'")
+    return compile_mode == "on"
+
+
 class TransformersQwen3VL:
-    """Qwen3-VL (2B/4B/8B, Instruct or Thinking) running in this process."""
+    """Qwen3-VL (2B/4B/8B, Instruct or Thinking) running in this process.
+
+    With `compile_decode` the decode runs in `StaticDecoder` (static KV cache, the step one CUDA graph): at batch 1
+    transformers' eager decode loop is bound by Python and kernel launches, the compiled step by memory bandwidth
+    (bench/RESULTS.md). The first generate (or `warm_up`) pays the compile; if compiling fails, the model falls back
+    to transformers' eager decode and logs why.
+    """
 
     def __init__(
         self,
@@ -119,6 +150,8 @@ class TransformersQwen3VL:
         model_id: str,
         min_pixels: int = DEFAULT_MIN_PIXELS,
         max_pixels: int = DEFAULT_MAX_PIXELS,
+        compile_decode: bool = False,
+        static_cache_tokens: int = STATIC_CACHE_TOKENS,
     ):
         if not 0 < min_pixels <= max_pixels:
             raise ValueError(f"pixel budget needs 0 < min_pixels <= max_pixels, got {min_pixels=} {max_pixels=}")
@@ -127,6 +160,9 @@ class TransformersQwen3VL:
         self.model_id = model_id
         self.min_pixels = min_pixels
         self.max_pixels = max_pixels
+        self.compile_decode = compile_decode
+        self.static_cache_tokens = static_cache_tokens
+        self._decoder = None  # StaticDecoder, built on the first compiled generate
 
     @classmethod
     def load(
@@ -139,11 +175,13 @@ class TransformersQwen3VL:
         min_pixels: int = DEFAULT_MIN_PIXELS,
         max_pixels: int = DEFAULT_MAX_PIXELS,
         attn_implementation: str | None = None,
+        compile: str = "auto",
     ) -> TransformersQwen3VL:
         """Loads a hub id (cache only when HF_HUB_OFFLINE=1) or a local checkpoint directory (never touches the hub).
 
         dtype "auto" is bfloat16 on CUDA and float32 on CPU; quantization "8bit"/"4bit" use bitsandbytes (CUDA),
         "int8-cpu" optimum-quanto int8 weights; attention is flash-attention 2 on CUDA when installed, else sdpa.
+        compile "auto" compiles the decode step on CUDA for unquantized weights (see the class docstring).
         """
         from transformers import Qwen3VLForConditionalGeneration
 
@@ -155,6 +193,7 @@ class TransformersQwen3VL:
             raise ModelLoadError(f"model folder {str(model)!r} does not exist (or is not a folder)")
         resolved_device = _resolve_device(device)
         torch_dtype = _resolve_dtype(dtype, resolved_device)
+        compile_decode = _compile_decode(compile, resolved_device, quantization)
         kwargs: dict[str, Any] = {
             "dtype": torch_dtype,
             "attn_implementation": _attention(attn_implementation, resolved_device),
@@ -172,7 +211,8 @@ class TransformersQwen3VL:
             qwen = Qwen3VLForConditionalGeneration.from_pretrained(source, **kwargs)
         except OSError as e:  # not a directory, not in the offline cache, or incomplete files
             raise ModelLoadError(f"cannot load Qwen3-VL from {source!r}: {str(e).splitlines()[0]}") from e
-        return cls(qwen.eval(), processor, model_id=source, min_pixels=min_pixels, max_pixels=max_pixels)
+        return cls(qwen.eval(), processor, model_id=source, min_pixels=min_pixels, max_pixels=max_pixels,
+                   compile_decode=compile_decode)
 
     def generate(
         self,
@@ -194,11 +234,8 @@ class TransformersQwen3VL:
         prompt_length = inputs["input_ids"].shape[1]
         timer = _FirstTokenTimer()
         with torch.inference_mode():
-            output = self.model.generate(
-                **inputs, max_new_tokens=max_new_tokens, do_sample=False, streamer=timer
-            )
+            new_tokens = self._generate(inputs, max_new_tokens, timer)
         finished = time.perf_counter()
-        new_tokens = output[0, prompt_length:]
         raw = self.processor.decode(new_tokens, skip_special_tokens=True)
         stats = _stats(inputs, prompt_length, len(new_tokens), started, timer.first_token_at, finished)
         try:
@@ -207,6 +244,59 @@ class TransformersQwen3VL:
             e.raw, e.stats = raw, stats
             raise
         return VLMReply(text=text, tool_calls=tool_calls, raw=raw, stats=stats)
+
+    def _generate(self, inputs, max_new_tokens: int, timer: _FirstTokenTimer | None = None,
+                  min_new_tokens: int | None = None) -> list[int]:
+        """Greedy new token ids: the static decoder when compiling, else transformers' generate. `min_new_tokens`
+        defaults to the model's generation config, as generate() has it."""
+        if min_new_tokens is None:
+            min_new_tokens = self.model.generation_config.min_new_tokens or 0
+        if self.compile_decode:
+            try:
+                return self._static_decoder(inputs["input_ids"].shape[1] + max_new_tokens).generate(
+                    inputs, max_new_tokens=max_new_tokens, stop_ids=self._stop_ids(), min_new_tokens=min_new_tokens,
+                    on_first_token=timer.mark if timer else None)
+            except Exception as e:  # a compiler failure must cost speed, not the operator's answer
+                logger.warning("compiled decode failed (%s: %s); falling back to transformers' eager decode",
+                               type(e).__name__, (str(e).splitlines() or [""])[0])
+                self.compile_decode, self._decoder = False, None
+        output = self.model.generate(**inputs, max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens,
+                                     do_sample=False, streamer=timer)
+        return output[0, inputs["input_ids"].shape[1]:].tolist()
+
+    def _static_decoder(self, tokens_needed: int):
+        """The decoder whose cache holds `tokens_needed`; a longer request than ever before grows it (one recompile)."""
+        from perception.vlm.decoding import StaticDecoder
+
+        if self._decoder is None or tokens_needed > self._decoder.max_cache_len:
+            length = max(self.static_cache_tokens, -(-tokens_needed // CACHE_STEP) * CACHE_STEP)
+            if self._decoder is not None:
+                logger.info("a %d-token request outgrew the %d-token KV cache: rebuilding it at %d (recompiles)",
+                            tokens_needed, self._decoder.max_cache_len, length)
+            self._decoder = None
+            self._decoder = StaticDecoder(self.model, length, compile=self.device_is_cuda())
+        return self._decoder
+
+    def _stop_ids(self) -> set[int]:
+        eos = self.model.generation_config.eos_token_id
+        return set(eos) if isinstance(eos, list) else {eos} if eos is not None else set()
+
+    def device_is_cuda(self) -> bool:
+        return self.model.device.type == "cuda"
+
+    def warm_up(self, image_size: tuple[int, int] = (1920, 1080), max_new_tokens: int = 8) -> float:
+        """One throwaway generate on a blank screenshot at the loaded pixel budget, so a long-running service pays
+        kernel loading (and, with compile_decode, the compile) at start instead of on the first question.
+        Returns its seconds."""
+        import torch
+
+        started = time.perf_counter()
+        messages = [{"role": "user", "content": [{"type": "image", "image": Image.new("RGB", image_size, "grey")},
+                                                 {"type": "text", "text": "warm-up"}]}]
+        inputs = self.prepare_inputs(messages)
+        with torch.inference_mode():
+            self._generate(inputs, max_new_tokens, min_new_tokens=max_new_tokens)
+        return time.perf_counter() - started
 
     def prepare_inputs(
         self,

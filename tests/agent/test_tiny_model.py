@@ -79,3 +79,18 @@ def test_cli_watch_answers_when_the_screen_is_new(xvfb, tiny_qwen3vl_dir, tmp_pa
     assert exit_.value.code == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 1 and '"answer"' in lines[0]
+
+
+def test_load_vlm_compiles_decode_only_where_asked_and_possible(tiny_qwen3vl_dir, tmp_path, monkeypatch):
+    from agent.runner import load_vlm
+    from perception.vlm.types import ModelLoadError
+
+    warmed = []
+    monkeypatch.setattr(TransformersQwen3VL, "warm_up", lambda self, *a, **k: warmed.append(self) or 0.0)
+    settings = Settings(data_dir=tmp_path, model=str(tiny_qwen3vl_dir), device="cpu")
+    assert settings.model_compile == "auto"
+    one_shot, service = load_vlm(settings), load_vlm(settings, long_running=True)
+    assert not one_shot.compile_decode and not service.compile_decode  # no CUDA here: nothing to compile
+    assert warmed == []  # a CPU warm-up prefill would cost more than it saves
+    with pytest.raises(ModelLoadError, match="compile_mode='on' needs a CUDA GPU"):
+        load_vlm(settings.model_copy(update={"model_compile": "on"}))

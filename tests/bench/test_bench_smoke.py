@@ -49,6 +49,12 @@ def test_gpu_model_tiny_on_cpu_prints_the_table_and_appends_results(gpu_model, t
     assert measured[0].limit_tok_s == pytest.approx(100e9 / gpu_model.decode_weight_bytes(
         gpu_model.build_model("tiny", "cpu", None)))
     assert compiled[0].note == "needs CUDA"
+    decoder = next(r for r in rows if r.mode == "decoder")  # the backend's decode path, eager on CPU
+    assert decoder.decode_tok_s > 0 and decoder.vision_tok == measured[0].vision_tok
+    answer = next(r for r in rows if r.mode == "answer")  # the backend on the recorded sessions' requests
+    assert answer.note.startswith("answer ") and "ack-simulated 2 turns" in answer.note
+    assert answer.vision_tok == 1000 and answer.input_tok > 2000  # a 1280x800 screenshot; two in the second turn
+    assert next(r for r in rows if r.mode == "answer+compile").note == "needs CUDA"
     section = results.read_text()
     assert section.startswith("# Results\n") and "## GPU figures: CPU (no GPU)" in section
     assert "tiny  sdpa" in section and "fastest decode" in section
@@ -98,3 +104,43 @@ def test_run_all_sections_load_only_on_request(run_all):
     names = [s.name for s in run_all.default_sections(with_load=False)]
     assert names == ["vision tokens", "change gate", "screen parser", "alarm history", "agent overhead", "model (GPU)"]
     assert "load" in [s.name for s in run_all.default_sections(with_load=True)]
+
+
+def test_answer_requests_are_what_the_agent_sends_now(tmp_path):
+    """bench/answer_requests/ must follow prompt and tool-schema changes (re-export: python -m bench.export_requests)."""
+    import json
+
+    from bench.export_requests import OUT_DIR, export
+
+    document = json.loads(json.dumps(export(tmp_path), ensure_ascii=False))
+    committed = json.loads((OUT_DIR / "requests.json").read_text(encoding="utf-8"))
+    assert document == committed, "the agent's requests changed: run `.venv/bin/python -m bench.export_requests`"
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == sorted(p.name for p in OUT_DIR.glob("*.png"))
+    first_turn = committed["sessions"]["ack-simulated"][0]
+    assert [m["role"] for m in first_turn["messages"]] == ["system", "user"]
+    assert {"type": "image", "file": "screen-44b37c402421.png"} in first_turn["messages"][1]["content"]
+    assert "click" in [tool["function"]["name"] for tool in first_turn["tools"]]
+
+
+def test_qwen_tokenizer_from_bpe_ranks(tmp_path, monkeypatch):
+    """The tiktoken -> tokenizer.json conversion on a 260-token vocabulary (the real one has 151,643)."""
+    import base64
+
+    from transformers import AutoTokenizer
+
+    from bench import qwen_tokenizer
+
+    merges = [b"us", b"er", b"user", b" a"]
+    ranks = [bytes([i]) for i in range(256)] + merges
+    source = tmp_path / "small.tiktoken"
+    source.write_text("".join(f"{base64.b64encode(t).decode()} {rank}\n" for rank, t in enumerate(ranks)))
+    monkeypatch.setattr(qwen_tokenizer, "FIRST_ADDED_ID", len(ranks))
+    tokenizer = AutoTokenizer.from_pretrained(qwen_tokenizer.build(source, tmp_path / "out"))
+    assert tokenizer("user").input_ids == [258]  # merged as the ranks say
+    assert tokenizer("<|im_start|>user<tool_call>").input_ids == [len(ranks) + 1, 258, len(ranks) + 14]
+    assert tokenizer.decode(tokenizer("报警 TIC-101.HH").input_ids) == "报警 TIC-101.HH"
+    text = tokenizer.apply_chat_template([{"role": "user", "content": "hi"}], tokenize=False, add_generation_prompt=True)
+    assert text.startswith("<|im_start|>user\nhi<|im_end|>") and text.endswith("<|im_start|>assistant\n")
+    with pytest.raises(ValueError, match="has 260 tokens; Qwen's vocabulary has 151643"):
+        monkeypatch.setattr(qwen_tokenizer, "FIRST_ADDED_ID", 151643)
+        qwen_tokenizer.build(source, tmp_path / "again")

@@ -1,0 +1,124 @@
+"""The static decoder (the GPU decode path, run eagerly here) gives exactly transformers' greedy tokens, and the
+backend uses it, grows its cache, and falls back to transformers' generate when it fails."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import torch
+from PIL import Image
+
+from perception.vlm import transformers_backend
+from perception.vlm.decoding import StaticDecoder
+from perception.vlm.transformers_backend import TransformersQwen3VL
+from perception.vlm.types import ModelLoadError
+
+MIN_PIXELS, MAX_PIXELS = 16 * 32 * 32, 96 * 32 * 32
+
+
+@pytest.fixture(scope="module")
+def vlm(tiny_qwen3vl_dir):
+    return TransformersQwen3VL.load(tiny_qwen3vl_dir, min_pixels=MIN_PIXELS, max_pixels=MAX_PIXELS)
+
+
+def request(vlm, question: str, images: int = 1):
+    content = [{"type": "image", "image": Image.new("RGB", (1280, 800), (40 * i, 90, 90))} for i in range(images)]
+    return vlm.prepare_inputs([{"role": "user", "content": [*content, {"type": "text", "text": question}]}])
+
+
+def reference(vlm, inputs, new_tokens: int) -> list[int]:
+    with torch.inference_mode():
+        output = vlm.model.generate(**inputs, max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False)
+    return output[0, inputs["input_ids"].shape[1]:].tolist()
+
+
+@pytest.mark.parametrize("question, images", [("what does TIC-101.HH mean", 1), ("compare the two screens", 2),
+                                              ("text only, no screenshot", 0)])
+def test_static_decoder_gives_transformers_greedy_tokens(vlm, question, images):
+    decoder = StaticDecoder(vlm.model, 1024, compile=False)
+    for prompt in (question, question + " and has it happened recently?"):  # one cache, two prompt lengths
+        inputs = request(vlm, prompt, images)
+        expected = reference(vlm, inputs, 21)
+        assert decoder.generate(inputs, max_new_tokens=21, stop_ids=set()) == expected
+
+
+def test_static_decoder_stops_like_generate(vlm):
+    inputs = request(vlm, "stop tokens")
+    tokens = reference(vlm, inputs, 20)
+    decoder = StaticDecoder(vlm.model, 1024, compile=False)
+    stop = tokens[5]
+    first_stop = tokens.index(stop)
+    assert decoder.generate(inputs, max_new_tokens=20, stop_ids={stop}) == tokens[: first_stop + 1]
+    later = [i for i, t in enumerate(tokens) if t == stop and i + 1 >= 12]
+    expected = tokens[: later[0] + 1] if later else tokens
+    assert decoder.generate(inputs, max_new_tokens=20, stop_ids={stop}, min_new_tokens=12) == expected
+    assert decoder.generate(inputs, max_new_tokens=1, stop_ids=set()) == tokens[:1]
+
+
+def test_static_decoder_refuses_a_prompt_longer_than_its_cache(vlm):
+    inputs = request(vlm, "long")
+    with pytest.raises(ValueError, match="does not fit the 32-token cache"):
+        StaticDecoder(vlm.model, 32, compile=False).generate(inputs, max_new_tokens=8, stop_ids=set())
+
+
+def compiled_backend(vlm, **kwargs) -> TransformersQwen3VL:
+    """The backend on the decoder path (on CPU the decoder runs its step eagerly)."""
+    return TransformersQwen3VL(vlm.model, vlm.processor, model_id=vlm.model_id, min_pixels=MIN_PIXELS,
+                               max_pixels=MAX_PIXELS, compile_decode=True, **kwargs)
+
+
+def ask(question="what does this alarm mean?"):
+    return [{"role": "user", "content": [{"type": "image", "image": Image.new("RGB", (1280, 800), "grey")},
+                                         {"type": "text", "text": question}]}]
+
+
+def test_backend_decoder_path_answers_as_generate_does(vlm):
+    fast = compiled_backend(vlm)
+    expected, reply = vlm.generate(ask(), max_new_tokens=16), fast.generate(ask(), max_new_tokens=16)
+    assert reply.raw == expected.raw
+    assert reply.stats.output_tokens == expected.stats.output_tokens
+    assert 0 < reply.stats.time_to_first_token_s <= reply.stats.total_s
+    assert fast.compile_decode and fast._decoder.max_cache_len == transformers_backend.STATIC_CACHE_TOKENS
+
+
+def test_backend_grows_the_static_cache_for_a_longer_request(vlm):
+    fast = compiled_backend(vlm, static_cache_tokens=64)
+    fast.generate(ask(), max_new_tokens=8)  # ~100 image + text tokens: more than 64
+    assert fast._decoder.max_cache_len == transformers_backend.CACHE_STEP  # rounded up to one step
+    first = fast._decoder
+    fast.generate(ask("again"), max_new_tokens=8)
+    assert fast._decoder is first  # no rebuild (no recompile) while requests fit
+
+
+def test_backend_falls_back_to_generate_when_the_decoder_fails(vlm, monkeypatch, caplog):
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("CUDA graph capture failed")
+
+    monkeypatch.setattr(StaticDecoder, "generate", broken)
+    fast = compiled_backend(vlm)
+    with caplog.at_level(logging.WARNING, logger="perception.vlm.transformers_backend"):
+        reply = fast.generate(ask(), max_new_tokens=8)
+    assert reply.raw == vlm.generate(ask(), max_new_tokens=8).raw
+    assert not fast.compile_decode
+    assert "compiled decode failed (RuntimeError: CUDA graph capture failed)" in caplog.text
+
+
+def test_warm_up_runs_one_throwaway_request(vlm):
+    fast = compiled_backend(vlm)
+    assert fast.warm_up(image_size=(640, 400)) > 0
+    assert fast.compile_decode and fast._decoder is not None
+
+
+@pytest.mark.parametrize("mode, device, quantization, compiled", [
+    ("auto", "cpu", "none", False), ("auto", "cuda", "none", True), ("auto", "cuda", "8bit", False),
+    ("off", "cuda", "none", False), ("on", "cuda", "none", True)])
+def test_compile_modes(mode, device, quantization, compiled):
+    assert transformers_backend._compile_decode(mode, device, quantization) is compiled
+
+
+def test_compile_mode_errors_name_the_value():
+    with pytest.raises(ModelLoadError, match="compile_mode='on' needs a CUDA GPU"):
+        transformers_backend._compile_decode("on", "cpu", "none")
+    with pytest.raises(ModelLoadError, match="compile_mode='fast' is not one of auto, on, off"):
+        transformers_backend._compile_decode("fast", "cpu", "none")
