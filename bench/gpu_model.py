@@ -4,20 +4,23 @@ Real-size architectures with random weights (timing does not depend on weight va
 bfloat16, fed one 1280x800 screenshot (real image preprocessing, random prompt token ids around the real special
 tokens) and forced to decode a fixed number of new tokens (min_new_tokens = max_new_tokens, so no early end).
 
-    python3 bench/gpu_model.py                                  # about 5 min on one H100: 4B first, then 2B, 8B
-    python3 bench/gpu_model.py --quick                          # about 2 min: 4B sdpa + static cache/compile
+    python3 bench/gpu_model.py --tokenizer DIR                  # about 5 min on one H200: 4B first, then 2B, 8B
+    python3 bench/gpu_model.py --quick                          # about 2 min: 4B sdpa, decoder, answers
     python3 bench/gpu_model.py --results bench/RESULTS.md --json gpu_model.json
     .venv/bin/python bench/gpu_model.py --sizes tiny            # CPU smoke run, seconds
 
-Modes: sdpa and eager attention (dynamic KV cache), static KV cache without and with torch.compile (transformers
-compiles the decode step itself when the cache is static on CUDA), "decoder" (this project's StaticDecoder: the
-whole decode step one CUDA graph, what the agent runs on a GPU), 8-bit/4-bit bitsandbytes weights (skipped with a
-note when bitsandbytes is missing), and "answer"/"answer+compile": the agent's backend answering recorded requests. Decode is also given as a fraction of the memory-bandwidth limit: at batch 1
-every decoded token reads every weight of the language model once, so limit tokens/s = HBM bytes/s / weight bytes
-(vision tower and input-embedding table excluded: the first runs once per image, the second reads one row per token).
+Modes: sdpa and eager attention (dynamic KV cache); static KV cache without and with torch.compile (transformers
+compiles the decode step itself when the cache is static on CUDA); "decoder", this project's StaticDecoder (the
+whole decode step one CUDA graph: what the agent runs on a GPU), and "decoder+matmul"/"decoder+reduce", the same
+with a candidate attention (grouped_decode_attention); 8-bit/4-bit bitsandbytes weights (skipped with a note when
+bitsandbytes is missing); "answer"/"answer+compile", the agent's backend answering the recorded requests in
+bench/answer_requests/ (--tokenizer: a folder with Qwen's real tokenizer, see bench/qwen_tokenizer.py). Decode is
+also given as a fraction of the memory-bandwidth limit: at batch 1 every decoded token reads every weight of the
+language model once, so limit tokens/s = HBM bytes/s / weight bytes (vision tower and input-embedding table
+excluded: the first runs once per image, the second reads one row per token).
 
-Needs torch, transformers and pillow; the decoder and answer rows also import this project's perception package
-(which needs pydantic), nothing else of ours, so a GPU image's own python3 runs it.
+Needs torch, transformers >= 5.24 and pillow; the decoder and answer rows also import this project's perception
+package (which needs pydantic), nothing else of ours, so a GPU image's own python3 runs it.
 Measurements run in order of importance and stop starting new ones after --budget-s.
 """
 
@@ -357,12 +360,57 @@ def timed_decoder(decoder, inputs: dict, new_tokens: int) -> tuple[float, float 
     return marks[0] - started, (new_tokens - 1) / later if new_tokens > 1 and later > 0 else None
 
 
+def grouped_decode_attention(module, query, key, value, attention_mask, dropout: float = 0.0, scaling=None,
+                             reduce: bool = False, **kwargs):
+    """Candidate decode attention for the compiled step (the "decoder+matmul" / "decoder+reduce" rows): the single
+    query token's heads attend in groups over the shared key/value heads — no `repeat_kv` copy — as two matmuls, or
+    as multiply-and-sum reductions that inductor fuses and splits across the whole cache length. Anything but one
+    query token with grouped heads goes to transformers' sdpa."""
+    import torch
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    groups = getattr(module, "num_key_value_groups", 1)
+    if query.shape[2] != 1 or groups == 1 or (attention_mask is not None and attention_mask.shape[1] != 1):
+        return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling,
+                                      **kwargs)
+    batch, heads, _, dim = query.shape
+    grouped = query.reshape(batch, heads // groups, groups, dim)  # (batch, kv_heads, groups, dim)
+    if reduce:
+        scores = (grouped.unsqueeze(-2).float() * key.unsqueeze(2).float()).sum(-1)
+    else:
+        scores = torch.matmul(grouped, key.transpose(-1, -2)).float()
+    scores = scores * (scaling if scaling is not None else dim**-0.5)
+    if attention_mask is not None:  # (batch, 1, 1, cache): True or 0.0 where a position may be attended
+        scores = (scores.masked_fill(~attention_mask, float("-inf")) if attention_mask.dtype == torch.bool
+                  else scores + attention_mask)
+    probs = scores.softmax(-1)
+    if reduce:
+        output = (probs.unsqueeze(-1) * value.unsqueeze(2).float()).sum(-2).to(value.dtype)
+    else:
+        output = torch.matmul(probs.to(value.dtype), value)
+    return output.reshape(batch, heads, 1, dim).transpose(1, 2).contiguous(), None
+
+
+def register_decode_attentions() -> None:
+    """Makes "decode_matmul" and "decode_reduce" attention implementations transformers can be set to."""
+    import functools
+
+    from transformers import AttentionInterface, AttentionMaskInterface
+    from transformers.masking_utils import sdpa_mask
+
+    for name, reduce in (("decode_matmul", False), ("decode_reduce", True)):
+        AttentionInterface.register(name, functools.partial(grouped_decode_attention, reduce=reduce))
+        AttentionMaskInterface.register(name, sdpa_mask)
+
+
 MODE_OPTIONS = {
     "sdpa": ("sdpa", {}),
     "eager": ("eager", {}),
     "static": ("sdpa", {"cache_implementation": "static", "disable_compile": True}),
     "static+compile": ("sdpa", {"cache_implementation": "static"}),  # transformers compiles the decode step on CUDA
     "decoder": ("sdpa", {}),  # the agent backend's StaticDecoder: the whole step one CUDA graph (eager on CPU)
+    "decoder+matmul": ("decode_matmul", {}),  # candidates for the decoder's attention, see grouped_decode_attention
+    "decoder+reduce": ("decode_reduce", {}),
     "8bit": ("sdpa", {}),
     "4bit": ("sdpa", {}),
     "answer": ("sdpa", {}),  # the agent's backend, compile off (what the CPU/one-shot path runs)
@@ -395,6 +443,7 @@ def plan(sizes: list[str], quick: bool, modes: list[str] | None, sweep: tuple[in
     jobs = [Job(main, "sdpa", budget, extra_budgets=sweep), Job(main, "decoder", budget),
             Job(main, "answer+compile"), Job(main, "answer"), Job(main, "static+compile", budget)]
     if not quick:
+        jobs += [Job(main, "decoder+matmul", budget), Job(main, "decoder+reduce", budget)]
         jobs += [Job(main, "eager", budget), Job(main, "static", budget)]
         jobs += [Job(main, "8bit", budget), Job(main, "4bit", budget)]
         jobs += [Job(size, "sdpa", budget) for size in others]
@@ -461,9 +510,10 @@ class Bench:
 
         if job.mode.startswith("answer"):
             return [self.run_answer(job)]
+        register_decode_attentions()
         model = self.model_for(job)
         options = MODE_OPTIONS[job.mode][1]
-        if job.mode == "decoder":
+        if job.mode.startswith("decoder"):
             project_on_path()
             from perception.vlm.decoding import StaticDecoder
             from perception.vlm.transformers_backend import STATIC_CACHE_TOKENS
@@ -477,7 +527,7 @@ class Bench:
             inputs, vision_tokens = self.inputs.build(model.config, budget, self.device)
             if self.device.startswith("cuda"):
                 torch.cuda.reset_peak_memory_stats()
-            if job.mode == "decoder":
+            if job.mode.startswith("decoder"):
                 timed_decoder(decoder, inputs, 8)  # compiles the step and records its CUDA graph
                 ttft = min(timed_decoder(decoder, inputs, 1)[0] for _ in range(self.args.repeats))
                 decode = timed_decoder(decoder, inputs, self.args.new_tokens)[1] if budget == job.budget else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -163,6 +164,8 @@ class TransformersQwen3VL:
         self.compile_decode = compile_decode
         self.static_cache_tokens = static_cache_tokens
         self._decoder = None  # StaticDecoder, built on the first compiled generate
+        # one request at a time: the decoder has one KV cache, and batch-1 requests gain nothing from overlapping
+        self._busy = threading.Lock()
 
     @classmethod
     def load(
@@ -233,7 +236,7 @@ class TransformersQwen3VL:
         inputs = self.prepare_inputs(messages, tools, min_pixels=min_pixels, max_pixels=max_pixels)
         prompt_length = inputs["input_ids"].shape[1]
         timer = _FirstTokenTimer()
-        with torch.inference_mode():
+        with self._busy, torch.inference_mode():
             new_tokens = self._generate(inputs, max_new_tokens, timer)
         finished = time.perf_counter()
         raw = self.processor.decode(new_tokens, skip_special_tokens=True)
@@ -294,7 +297,7 @@ class TransformersQwen3VL:
         messages = [{"role": "user", "content": [{"type": "image", "image": Image.new("RGB", image_size, "grey")},
                                                  {"type": "text", "text": "warm-up"}]}]
         inputs = self.prepare_inputs(messages)
-        with torch.inference_mode():
+        with self._busy, torch.inference_mode():
             self._generate(inputs, max_new_tokens, min_new_tokens=max_new_tokens)
         return time.perf_counter() - started
 

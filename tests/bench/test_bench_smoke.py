@@ -144,3 +144,21 @@ def test_qwen_tokenizer_from_bpe_ranks(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="has 260 tokens; Qwen's vocabulary has 151643"):
         monkeypatch.setattr(qwen_tokenizer, "FIRST_ADDED_ID", 151643)
         qwen_tokenizer.build(source, tmp_path / "again")
+
+
+@pytest.mark.parametrize("attention", ["decode_matmul", "decode_reduce"])
+def test_candidate_decode_attentions_give_the_same_tokens(gpu_model, tiny_qwen3vl_dir, attention):
+    """The decoder+matmul / decoder+reduce rows time a different attention, never a different answer."""
+    from PIL import Image
+
+    from perception.vlm.decoding import StaticDecoder
+    from perception.vlm.transformers_backend import TransformersQwen3VL
+
+    vlm = TransformersQwen3VL.load(tiny_qwen3vl_dir, device="cpu", min_pixels=16 * 32 * 32, max_pixels=96 * 32 * 32)
+    image = Image.new("RGB", (1280, 800), (30, 90, 140))
+    inputs = vlm.prepare_inputs([{"role": "user", "content": [{"type": "image", "image": image},
+                                                              {"type": "text", "text": "what alarm is this?"}]}])
+    expected = StaticDecoder(vlm.model, 512, compile=False).generate(inputs, max_new_tokens=24, stop_ids=set())
+    gpu_model.register_decode_attentions()
+    vlm.model.set_attn_implementation(attention)
+    assert StaticDecoder(vlm.model, 512, compile=False).generate(inputs, max_new_tokens=24, stop_ids=set()) == expected

@@ -122,3 +122,15 @@ def test_compile_mode_errors_name_the_value():
         transformers_backend._compile_decode("on", "cpu", "none")
     with pytest.raises(ModelLoadError, match="compile_mode='fast' is not one of auto, on, off"):
         transformers_backend._compile_decode("fast", "cpu", "none")
+
+
+def test_concurrent_requests_take_turns_on_the_one_kv_cache(vlm):
+    """Routines on two screens can ask the shared model at once; each must get its own answer, not a mixed cache."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    fast = compiled_backend(vlm)
+    questions = [f"question {i} about TIC-10{i}" for i in range(4)]
+    expected = [vlm.generate(ask(q), max_new_tokens=12).raw for q in questions]
+    with ThreadPoolExecutor(4) as pool:
+        replies = list(pool.map(lambda q: fast.generate(ask(q), max_new_tokens=12).raw, questions))
+    assert replies == expected
