@@ -80,15 +80,20 @@ def load_vlm(settings: Settings, *, long_running: bool = False) -> VisionLanguag
             min_pixels=settings.min_pixels, max_pixels=settings.max_pixels, compile=compile_mode,
         )
     except ModelLoadError as e:
-        if Path(settings.model).expanduser().exists() or settings.model.startswith(("/", "./", "../", "~")):
+        local = Path(settings.model).expanduser().exists() or settings.model.startswith(("/", "./", "../", "~"))
+        if local or not isinstance(e.__cause__, OSError):  # only a failed hub-cache lookup means "pull it first"
             raise
         raise ModelLoadError(
             f"model {settings.model!r} is not in the local cache and the hub is unreachable; run `hmi-agent model pull` "
             f"on a connected machine or pass --model DIR ({e})"
         ) from e
     if long_running and model.device_is_cuda():  # on a CPU the warm-up prefill costs more than it saves
-        seconds = model.warm_up()
-        logger.info("model warmed up in %.1f s (decode compiled: %s)", seconds, model.compile_decode)
+        try:
+            seconds = model.warm_up()
+            logger.info("model warmed up in %.1f s (decode compiled: %s)", seconds, model.compile_decode)
+        except Exception as e:  # the questions will say what is wrong; starting the service must not fail here
+            logger.warning("model warm-up failed (%s: %s); the first question pays for loading instead",
+                           type(e).__name__, (str(e).splitlines() or [""])[0])
     return model
 
 

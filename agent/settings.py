@@ -50,8 +50,8 @@ class Settings(BaseSettings):
     model_compile: Literal["auto", "on", "off"] = Field(
         default="auto",
         description="Compile the GPU decode step into a CUDA graph (about 3x faster answers, bench/RESULTS.md). "
-        '"auto": in long-running processes (serve, routine schedule), which compile it at start; one-shot '
-        "commands skip the compile (tens of seconds) that a single question would not pay back.",
+        '"auto": in long-running processes (serve, watch, routine schedule), which compile it when they load the '
+        "model; one-shot commands skip the compile (tens of seconds) that a single question would not pay back.",
     )
 
     # --- agent loop

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,13 +124,15 @@ class RoutineRunner:
         self._agents: dict[str, Any] = {}  # one agent per distinct goal-step settings, all sharing one model
         self._model: Any = None
         self.long_running = long_running  # the scheduler: compile and warm the model up once, at its first load
+        self._model_loading = threading.Lock()  # routines firing together must not load the model twice
 
     def _default_agent(self, settings: Settings, source: FrameSource):
         """Goal steps differ in action mode, regions and time limit, never in the model: it is loaded once."""
         from agent.runner import HmiAgent, load_vlm
 
-        if self._model is None:
-            self._model = load_vlm(settings, long_running=self.long_running)
+        with self._model_loading:
+            if self._model is None:
+                self._model = load_vlm(settings, long_running=self.long_running)
         return HmiAgent(settings, screen_source=source, model=self._model)
 
     def recover_interrupted(self) -> list[RunRecord]:

@@ -21,6 +21,18 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 CHECK_EVERY = 8  # decode steps between looks for a stop token: at most this many tokens computed in vain
+# generation_config fields that change greedy choices; the decoder applies none of them (min_new_tokens aside), so a
+# checkpoint that sets one decodes with transformers' generate
+UNSUPPORTED_PROCESSORS = {"repetition_penalty": 1.0, "no_repeat_ngram_size": 0, "bad_words_ids": None,
+                          "suppress_tokens": None, "begin_suppress_tokens": None, "sequence_bias": None,
+                          "forced_bos_token_id": None, "forced_eos_token_id": None, "min_length": 0,
+                          "exponential_decay_length_penalty": None}
+
+
+def unsupported_generation_options(generation_config) -> list[str]:
+    """generation_config fields set to something the decoder would ignore (they would change the answer)."""
+    return [name for name, neutral in UNSUPPORTED_PROCESSORS.items()
+            if getattr(generation_config, name, neutral) not in (neutral, None)]
 
 
 class StaticDecoder:
@@ -31,6 +43,12 @@ class StaticDecoder:
     def __init__(self, model: Any, max_cache_len: int, *, compile: bool = True):
         from transformers import StaticCache
 
+        text = model.config.get_text_config(decoder=True)
+        if "flash" in str(text._attn_implementation):
+            # flash attention knows how much of a static cache is filled only from a 2-D attention mask, which the
+            # step does not pass: it would attend to the empty slots. sdpa masks by position.
+            logger.info("decoding with sdpa attention instead of %s", text._attn_implementation)
+            model.set_attn_implementation({"text_config": "sdpa"})
         self.model = model
         self.max_cache_len = max_cache_len
         self.cache = StaticCache(config=model.config, max_cache_len=max_cache_len)
@@ -45,24 +63,28 @@ class StaticDecoder:
 
         return torch.compile(self._decode_step, mode="reduce-overhead", fullgraph=fullgraph)
 
-    def _decode_step(self, token, position, rope_delta):
-        """token (1, 1) at text position `position` (1, 1) -> the next token (1, 1); appends to the cache."""
+    def _decode_step(self, token, position, rope_delta, stops_from, stop_mask):
+        """token (1, 1) at text position `position` (1, 1) -> the next token (1, 1); appends to the cache. Stop tokens
+        (`stop_mask`, one flag per vocabulary entry) can't be chosen while `position` < `stops_from` (min_new_tokens,
+        as transformers' MinNewTokensLengthLogitsProcessor does it)."""
         import torch
 
         mrope = position + rope_delta
         position_ids = torch.cat([position, mrope, mrope, mrope]).view(4, 1, 1)  # text row, then (t, h, w)
         hidden = self.model.model.language_model(input_ids=token, position_ids=position_ids, cache=self.cache,
                                                  use_cache=True).last_hidden_state
-        return self.model.lm_head(hidden[:, -1:]).argmax(-1)
+        logits = self.model.lm_head(hidden[:, -1:])
+        blocked = stop_mask & (position < stops_from).view(1, 1, 1)
+        return logits.masked_fill(blocked, float("-inf")).argmax(-1)
 
-    def _run_step(self, token, position, rope_delta):
+    def _run_step(self, *args):
         import torch
 
         if not self.compiled:
-            return self._decode_step(token, position, rope_delta)
+            return self._decode_step(*args)
         torch.compiler.cudagraph_mark_step_begin()
         try:
-            return self._step(token, position, rope_delta)
+            return self._step(*args)
         except torch._dynamo.exc.Unsupported as e:
             if not self._whole_graph:
                 raise
@@ -70,11 +92,12 @@ class StaticDecoder:
                            (str(e).splitlines() or [""])[0])
             self._whole_graph, self._step = False, self._compile(fullgraph=False)
             torch.compiler.cudagraph_mark_step_begin()
-            return self._step(token, position, rope_delta)
+            return self._step(*args)
 
     def generate(self, inputs: dict, *, max_new_tokens: int, stop_ids: set[int], min_new_tokens: int = 0,
                  on_first_token: Callable[[], None] | None = None) -> list[int]:
-        """The new token ids (with the stop token, if one came), as `generate(do_sample=False)` gives them."""
+        """The new token ids (with the stop token, if one came), as `generate(do_sample=False)` gives them for a
+        generation config without the processors in UNSUPPORTED_PROCESSORS."""
         import torch
 
         prompt_length = inputs["input_ids"].shape[1]
@@ -84,25 +107,32 @@ class StaticDecoder:
             self.cache.reset()
             self.model.model.rope_deltas = None  # the prefill computes this prompt's image positions afresh
             logits = self.model(**inputs, cache=self.cache, use_cache=True, logits_to_keep=1).logits
+            stop_mask = torch.zeros(logits.shape[-1], dtype=torch.bool, device=logits.device)
+            stop_mask[sorted(i for i in stop_ids if 0 <= i < logits.shape[-1])] = True
+            if min_new_tokens >= 1:
+                logits = logits.masked_fill(stop_mask, float("-inf"))
             token = logits[:, -1:].argmax(-1)
             new_tokens = [int(token)]
             if on_first_token is not None:
                 on_first_token()
-            if (new_tokens[0] in stop_ids and min_new_tokens <= 1) or max_new_tokens == 1:
+            if new_tokens[0] in stop_ids or max_new_tokens == 1:
                 return new_tokens
             deltas = self.model.model.rope_deltas  # None after a text-only prompt: M-RoPE positions = text positions
             rope_delta = (deltas.to(token.device).view(1, 1) if deltas is not None
                           else torch.zeros((1, 1), dtype=torch.long, device=token.device))
             position = torch.full((1, 1), prompt_length, dtype=torch.long, device=token.device)
+            # the step at position p picks new token number p - prompt_length + 2, blocked while that is <= the minimum
+            stops_from = torch.full((1, 1), prompt_length + min_new_tokens - 1, dtype=torch.long, device=token.device)
             pending = []
             for _ in range(max_new_tokens - 1):
-                token = self._run_step(token, position, rope_delta).clone()  # a graph's output is reused next replay
+                # a graph's output is overwritten by its next replay: keep a copy
+                token = self._run_step(token, position, rope_delta, stops_from, stop_mask).clone()
                 position += 1
                 pending.append(token)
                 if len(pending) == CHECK_EVERY or len(new_tokens) + len(pending) == max_new_tokens:
                     for value in torch.cat(pending).flatten().tolist():  # the only GPU->CPU sync of the loop
                         new_tokens.append(value)
-                        if value in stop_ids and len(new_tokens) >= min_new_tokens:
+                        if value in stop_ids:
                             return new_tokens
                     pending = []
         return new_tokens

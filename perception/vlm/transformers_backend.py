@@ -126,11 +126,15 @@ class _FirstTokenTimer:
 def _compile_decode(compile_mode: str, device: str, quantization: str) -> bool:
     """"auto" compiles on CUDA with unquantized weights: bitsandbytes layers don't compile, and CPU gains nothing."""
     if compile_mode not in COMPILE_MODES:
-        raise ModelLoadError(f"{compile_mode=} is not one of {', '.join(COMPILE_MODES)}")
+        raise ModelLoadError(f"compile={compile_mode!r} is not one of {', '.join(COMPILE_MODES)}")
+    if compile_mode == "on" and not device.startswith("cuda"):
+        raise ModelLoadError(f"compile={compile_mode!r} needs a CUDA GPU (the decode step becomes a CUDA graph) and "
+                             f"this model runs on {device!r}: use 'auto' or 'off'")
+    if compile_mode == "on" and quantization in ("8bit", "4bit"):
+        raise ModelLoadError(f"compile={compile_mode!r} cannot compile bitsandbytes {quantization=} weights: use "
+                             "'auto' or 'off' (quantized models decode eagerly)")
     if compile_mode == "auto":
         return device.startswith("cuda") and quantization == "none"
-    if compile_mode == "on" and not device.startswith("cuda"):
-        raise ModelLoadError(f"{compile_mode=} needs a CUDA GPU (the compiled decode step is CUDA graphs); on {device} use 'off'")
     return compile_mode == "on"
 
 
@@ -252,15 +256,22 @@ class TransformersQwen3VL:
                   min_new_tokens: int | None = None) -> list[int]:
         """Greedy new token ids: the static decoder when compiling, else transformers' generate. `min_new_tokens`
         defaults to the model's generation config, as generate() has it."""
+        import torch
+
+        from perception.vlm.decoding import unsupported_generation_options
+
         if min_new_tokens is None:
             min_new_tokens = self.model.generation_config.min_new_tokens or 0
-        if self.compile_decode:
+        if self.compile_decode and not unsupported_generation_options(self.model.generation_config):
             try:
                 return self._static_decoder(inputs["input_ids"].shape[1] + max_new_tokens).generate(
                     inputs, max_new_tokens=max_new_tokens, stop_ids=self._stop_ids(), min_new_tokens=min_new_tokens,
                     on_first_token=timer.mark if timer else None)
+            except torch.OutOfMemoryError:  # this request (say, two big screenshots) did not fit: not the compiler's
+                logger.warning("out of GPU memory in the compiled decoder; this request decodes eagerly")
+                torch.cuda.empty_cache()
             except Exception as e:  # a compiler failure must cost speed, not the operator's answer
-                logger.warning("compiled decode failed (%s: %s); falling back to transformers' eager decode",
+                logger.warning("compiled decode failed (%s: %s); decoding with transformers' eager generate from now on",
                                type(e).__name__, (str(e).splitlines() or [""])[0])
                 self.compile_decode, self._decoder = False, None
         output = self.model.generate(**inputs, max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens,
@@ -276,7 +287,12 @@ class TransformersQwen3VL:
             if self._decoder is not None:
                 logger.info("a %d-token request outgrew the %d-token KV cache: rebuilding it at %d (recompiles)",
                             tokens_needed, self._decoder.max_cache_len, length)
-            self._decoder = None
+                self._decoder = None
+                if self.device_is_cuda():
+                    import torch
+
+                    torch._dynamo.reset()  # the old step's graphs hold the old cache
+                    torch.cuda.empty_cache()
             self._decoder = StaticDecoder(self.model, length, compile=self.device_is_cuda())
         return self._decoder
 

@@ -92,5 +92,26 @@ def test_load_vlm_compiles_decode_only_where_asked_and_possible(tiny_qwen3vl_dir
     one_shot, service = load_vlm(settings), load_vlm(settings, long_running=True)
     assert not one_shot.compile_decode and not service.compile_decode  # no CUDA here: nothing to compile
     assert warmed == []  # a CPU warm-up prefill would cost more than it saves
-    with pytest.raises(ModelLoadError, match="compile_mode='on' needs a CUDA GPU"):
+    with pytest.raises(ModelLoadError, match="compile='on' needs a CUDA GPU") as error:
         load_vlm(settings.model_copy(update={"model_compile": "on"}))
+    assert "model pull" not in str(error.value)
+    hub_id = settings.model_copy(update={"model": "Qwen/Qwen3-VL-4B-Instruct", "model_compile": "on"})
+    with pytest.raises(ModelLoadError, match="compile='on' needs a CUDA GPU") as error:
+        load_vlm(hub_id)  # not mistaken for a model missing from the cache
+    assert "model pull" not in str(error.value)
+
+
+def test_a_failed_warm_up_does_not_stop_a_service_from_starting(tiny_qwen3vl_dir, tmp_path, monkeypatch, caplog):
+    import logging
+
+    from agent.runner import load_vlm
+
+    def out_of_memory(self, *args, **kwargs):
+        raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(TransformersQwen3VL, "device_is_cuda", lambda self: True)
+    monkeypatch.setattr(TransformersQwen3VL, "warm_up", out_of_memory)
+    with caplog.at_level(logging.WARNING, logger="agent.runner"):
+        model = load_vlm(Settings(data_dir=tmp_path, model=str(tiny_qwen3vl_dir), device="cpu"), long_running=True)
+    assert isinstance(model, TransformersQwen3VL)
+    assert "model warm-up failed (RuntimeError: CUDA out of memory" in caplog.text

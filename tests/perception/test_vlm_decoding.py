@@ -48,12 +48,22 @@ def test_static_decoder_stops_like_generate(vlm):
     tokens = reference(vlm, inputs, 20)
     decoder = StaticDecoder(vlm.model, 1024, compile=False)
     stop = tokens[5]
-    first_stop = tokens.index(stop)
-    assert decoder.generate(inputs, max_new_tokens=20, stop_ids={stop}) == tokens[: first_stop + 1]
-    later = [i for i, t in enumerate(tokens) if t == stop and i + 1 >= 12]
-    expected = tokens[: later[0] + 1] if later else tokens
-    assert decoder.generate(inputs, max_new_tokens=20, stop_ids={stop}, min_new_tokens=12) == expected
+    assert decoder.generate(inputs, max_new_tokens=20, stop_ids={stop}) == tokens[: tokens.index(stop) + 1]
     assert decoder.generate(inputs, max_new_tokens=1, stop_ids=set()) == tokens[:1]
+
+
+@pytest.mark.parametrize("minimum", [1, 3, 12])
+def test_static_decoder_keeps_stop_tokens_out_until_min_new_tokens(vlm, minimum):
+    """As transformers' MinNewTokensLengthLogitsProcessor: the stop token can't be picked, the next best is."""
+    inputs = request(vlm, "stop tokens")
+    stop = reference(vlm, inputs, 20)[0]  # the very first pick: blocked whatever the minimum
+    with torch.inference_mode():
+        output = vlm.model.generate(**inputs, max_new_tokens=20, min_new_tokens=minimum, eos_token_id=stop,
+                                    do_sample=False)[0, inputs["input_ids"].shape[1]:].tolist()
+    expected = output[: output.index(stop) + 1] if stop in output else output
+    decoder = StaticDecoder(vlm.model, 1024, compile=False)
+    assert decoder.generate(inputs, max_new_tokens=20, stop_ids={stop}, min_new_tokens=minimum) == expected
+    assert stop not in expected[:minimum]
 
 
 def test_static_decoder_refuses_a_prompt_longer_than_its_cache(vlm):
@@ -110,6 +120,25 @@ def test_warm_up_runs_one_throwaway_request(vlm):
     assert fast.compile_decode and fast._decoder is not None
 
 
+def test_backend_leaves_unsupported_generation_options_to_generate(vlm, monkeypatch):
+    """A checkpoint asking for a repetition penalty gets it: the decoder would ignore it, so generate decodes."""
+    fast = compiled_backend(vlm)
+    monkeypatch.setattr(vlm.model.generation_config, "repetition_penalty", 1.3)
+    with torch.inference_mode():
+        expected = vlm.model.generate(**fast.prepare_inputs(ask()), max_new_tokens=10, do_sample=False)
+    reply = fast.generate(ask(), max_new_tokens=10)
+    assert fast._decoder is None and fast.compile_decode  # not used, not given up
+    assert reply.raw == vlm.processor.decode(expected[0, -reply.stats.output_tokens:], skip_special_tokens=True)
+
+
+def test_static_decoder_swaps_flash_attention_for_sdpa(vlm, monkeypatch):
+    """Flash attention would attend to the empty slots of a static cache in the mask-less decode step."""
+    text = vlm.model.config.get_text_config(decoder=True)
+    monkeypatch.setattr(text, "_attn_implementation_internal", "flash_attention_2")
+    StaticDecoder(vlm.model, 64, compile=False)
+    assert text._attn_implementation == "sdpa"
+
+
 @pytest.mark.parametrize("mode, device, quantization, compiled", [
     ("auto", "cpu", "none", False), ("auto", "cuda", "none", True), ("auto", "cuda", "8bit", False),
     ("off", "cuda", "none", False), ("on", "cuda", "none", True)])
@@ -118,10 +147,12 @@ def test_compile_modes(mode, device, quantization, compiled):
 
 
 def test_compile_mode_errors_name_the_value():
-    with pytest.raises(ModelLoadError, match="compile_mode='on' needs a CUDA GPU"):
+    with pytest.raises(ModelLoadError, match="compile='on' needs a CUDA GPU .* runs on 'cpu'"):
         transformers_backend._compile_decode("on", "cpu", "none")
-    with pytest.raises(ModelLoadError, match="compile_mode='fast' is not one of auto, on, off"):
+    with pytest.raises(ModelLoadError, match="compile='fast' is not one of auto, on, off"):
         transformers_backend._compile_decode("fast", "cpu", "none")
+    with pytest.raises(ModelLoadError, match="cannot compile bitsandbytes quantization='4bit' weights"):
+        transformers_backend._compile_decode("on", "cuda", "4bit")
 
 
 def test_concurrent_requests_take_turns_on_the_one_kv_cache(vlm):
