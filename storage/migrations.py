@@ -4,9 +4,11 @@ at that point (not via `storage.models`), so replaying them on an empty database
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -24,6 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
     inspect,
     select,
+    text,
 )
 
 from storage.models import SchemaMigration, UTCDateTime
@@ -93,17 +96,35 @@ MIGRATIONS: tuple[Migration, ...] = (Migration("0001_alarm_definitions_journal_s
 
 
 def apply_migrations(engine: Engine) -> list[str]:
-    """Applies the migrations this database has not seen yet; returns their names."""
-    with engine.begin() as conn:
-        if not inspect(conn).has_table(SchemaMigration.__tablename__):
-            SchemaMigration.__table__.create(conn)
-        done = set(conn.scalars(select(SchemaMigration.name)))
+    """Applies the migrations this database has not seen yet; returns their names.
+
+    Several processes or threads may open a new database at once (the service and the routine scheduler starting
+    together, two routines loading the agent): every migration transaction holds the database's migration lock and
+    looks again, under it, whether another writer has applied that migration meanwhile."""
+    with _migration_lock(engine) as conn:
+        SchemaMigration.__table__.create(conn, checkfirst=True)
     applied = []
     for migration in MIGRATIONS:
-        if migration.name in done:
-            continue
-        with engine.begin() as conn:
+        with _migration_lock(engine) as conn:
+            if migration.name in set(conn.scalars(select(SchemaMigration.name))):
+                continue
             migration.apply(conn)
             conn.execute(SchemaMigration.__table__.insert().values(name=migration.name, applied_at=now_utc()))
         applied.append(migration.name)
     return applied
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[Connection]:
+    """A transaction that one writer at a time holds: SQLite's write lock taken up front (BEGIN IMMEDIATE; others
+    wait out the busy timeout), a transaction-scoped advisory lock on PostgreSQL."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            # the sqlite3 driver would open its transaction only at the first insert, after the DDL: take it now
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        elif conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        yield conn
+
+
+MIGRATION_LOCK_KEY = 0x686D6961  # "hmia": the advisory-lock id hmi-agent's migrations share

@@ -32,6 +32,32 @@ def test_migrations_run_once_and_are_recorded(db):
     reopened.close()
 
 
+def test_openers_racing_on_a_new_database_all_get_the_schema_once(db_url):
+    """The service and the routine scheduler (or two routines) opening a new database at the same moment."""
+    import threading
+
+    start, opened, errors = threading.Barrier(6), [], []
+
+    def open_it():
+        start.wait()
+        try:
+            opened.append(open_database(db_url))
+        except Exception as e:  # collected: the assertion below names it
+            errors.append(e)
+
+    workers = [threading.Thread(target=open_it) for _ in range(6)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert errors == [] and len(opened) == 6
+    with opened[0].engine.connect() as conn:
+        names = [row[0] for row in conn.execute(text("SELECT name FROM schema_migrations"))]
+    assert names == [m.name for m in MIGRATIONS]
+    for database in opened:
+        database.close()
+
+
 def test_migrated_schema_matches_the_models(db):
     inspector = inspect(db.engine)
     for table in Base.metadata.sorted_tables:
