@@ -4,6 +4,7 @@ backend uses it, grows its cache, and falls back to transformers' generate when 
 from __future__ import annotations
 
 import logging
+import shutil
 
 import pytest
 import torch
@@ -64,6 +65,17 @@ def test_static_decoder_keeps_stop_tokens_out_until_min_new_tokens(vlm, minimum)
     decoder = StaticDecoder(vlm.model, 1024, compile=False)
     assert decoder.generate(inputs, max_new_tokens=20, stop_ids={stop}, min_new_tokens=minimum) == expected
     assert stop not in expected[:minimum]
+
+
+@pytest.mark.skipif(not (shutil.which("cc") or shutil.which("gcc")), reason="torch.compile on CPU needs a C compiler")
+def test_compiled_step_gives_the_same_tokens_and_compiles_once(vlm):
+    """The shipped GPU path compiles the step as one graph (fullgraph): a transformers change that breaks that, or
+    makes the compiled step differ, fails here on CPU (where the CUDA-graph replay is left out)."""
+    decoder = StaticDecoder(vlm.model, 1024, compile=True)
+    for prompt in ("what does TIC-101.HH mean", "and has it happened recently, in the last 30 days?"):
+        inputs = request(vlm, prompt)
+        assert decoder.generate(inputs, max_new_tokens=12, stop_ids=set()) == reference(vlm, inputs, 12)
+    assert decoder._whole_graph  # no fallback to a compile in pieces
 
 
 def test_static_decoder_refuses_a_prompt_longer_than_its_cache(vlm):

@@ -194,28 +194,31 @@ def test_a_goal_needing_approval_in_an_unattended_run_is_refused(settings, tmp_p
     assert record.reason.startswith("refused: the agent wants to left-click (131, 760), which needs approval")
 
 
-def test_routines_firing_together_load_the_shared_model_once(settings, monkeypatch):
+def test_routines_firing_together_load_the_shared_model_once(settings, tiny_qwen3vl_dir, monkeypatch):
     """The scheduler's workers share one model: two goal steps starting at once must not load (and compile) two."""
     import threading
     import time
 
     import agent.runner
 
-    loads = []
+    real_load, loads = agent.runner.load_vlm, []
 
     def slow_load(settings, *, long_running=False):
         loads.append(long_running)
-        time.sleep(0.3)  # loading and compiling takes a while: the second worker arrives meanwhile
-        return object()
+        time.sleep(0.3)  # loading and compiling takes a while: the other workers arrive meanwhile
+        return real_load(settings, long_running=long_running)
 
     monkeypatch.setattr(agent.runner, "load_vlm", slow_load)
-    monkeypatch.setattr(agent.runner, "HmiAgent", lambda settings, screen_source, model: model)
+    settings = settings.model_copy(update={"model": str(tiny_qwen3vl_dir), "device": "cpu", "record_sessions": False})
     runner = RoutineRunner(settings, long_running=True)
-    models = []
-    workers = [threading.Thread(target=lambda: models.append(runner._default_agent(settings, StillScreen())))
+    agents = []
+    workers = [threading.Thread(target=lambda: agents.append(runner._default_agent(settings, StillScreen())))
                for _ in range(3)]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join()
-    assert loads == [True] and len(models) == 3 and models[0] is models[1] is models[2]
+    assert loads == [True] and len(agents) == 3
+    assert agents[0].vlm is agents[1].vlm is agents[2].vlm
+    for each in agents:
+        each.close()
