@@ -10,14 +10,16 @@ tokens) and forced to decode a fixed number of new tokens (min_new_tokens = max_
     .venv/bin/python bench/gpu_model.py --sizes tiny            # CPU smoke run, seconds
 
 Modes: sdpa and eager attention (dynamic KV cache); static KV cache without and with torch.compile (transformers
-compiles the decode step itself when the cache is static on CUDA); "decoder", this project's StaticDecoder (the
-whole decode step one CUDA graph: what the agent runs on a GPU), and "decoder+matmul"/"decoder+reduce", the same
-with a candidate attention (grouped_decode_attention); 8-bit/4-bit bitsandbytes weights (skipped with a note when
-bitsandbytes is missing); "answer"/"answer+compile", the agent's backend answering the recorded requests in
-bench/answer_requests/ (--tokenizer: a folder with Qwen's real tokenizer, see bench/qwen_tokenizer.py). Decode is
-also given as a fraction of the memory-bandwidth limit: at batch 1 every decoded token reads every weight of the
-language model once, so limit tokens/s = HBM bytes/s / weight bytes (vision tower and input-embedding table
-excluded: the first runs once per image, the second reads one row per token).
+compiles the decode step itself when the cache is static on CUDA); "decoder", this project's StaticDecoder (the whole
+decode step one CUDA graph, its new token attending with grouped heads: what the agent runs on a GPU), the same
+attending through transformers' sdpa ("decoder+sdpa"), a candidate step with fused projections ("decoder+fused"); a
+decoder mode with "@N" decodes on an N-token cache instead of the backend's (--profile: where a decode step's time
+goes, kernel by kernel); 8-bit/4-bit bitsandbytes weights (skipped with a note when bitsandbytes is missing);
+"answer"/"answer+compile", the agent's backend answering the recorded requests in bench/answer_requests/
+(--tokenizer: a folder with Qwen's real tokenizer, see bench/qwen_tokenizer.py). Decode is also given as a fraction
+of the memory-bandwidth limit: at batch 1 every decoded token reads every weight of the language model once, so limit
+tokens/s = HBM bytes/s / weight bytes (vision tower and input-embedding table excluded: the first runs once per
+image, the second reads one row per token).
 
 Needs torch, transformers >= 5.24 and pillow; the decoder and answer rows also import this project's perception
 package (which needs pydantic), nothing else of ours, so a GPU image's own python3 runs it.
@@ -27,6 +29,7 @@ Measurements run in order of importance and stop starting new ones after --budge
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import signal
 import sys
@@ -360,47 +363,95 @@ def timed_decoder(decoder, inputs: dict, new_tokens: int) -> tuple[float, float 
     return marks[0] - started, (new_tokens - 1) / later if new_tokens > 1 and later > 0 else None
 
 
-def grouped_decode_attention(module, query, key, value, attention_mask, dropout: float = 0.0, scaling=None,
-                             reduce: bool = False, **kwargs):
-    """Candidate decode attention for the compiled step (the "decoder+matmul" / "decoder+reduce" rows): the single
-    query token's heads attend in groups over the shared key/value heads — no `repeat_kv` copy — as two matmuls, or
-    as multiply-and-sum reductions that inductor fuses and splits across the whole cache length. Anything but one
-    query token with grouped heads goes to transformers' sdpa."""
+def fused_decoder(model, max_cache_len: int, *, compile: bool):
+    """Candidate for the decoder's next step ("decoder+fused"): a StaticDecoder whose step runs the language model's
+    layers itself, with each layer's q/k/v projections one matmul and gate/up one matmul. The fused weights are one
+    tensor per layer; the modules' own weights become views of it (no extra memory; the prefill runs as before).
+    Run 5's profile shows cuBLAS's GEMV kernels far below bandwidth on the small k/v projections."""
     import torch
-    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+    import torch.nn.functional as F
+    from transformers.models.qwen3_vl.modeling_qwen3_vl import apply_rotary_pos_emb
 
-    groups = getattr(module, "num_key_value_groups", 1)
-    if query.shape[2] != 1 or groups == 1 or (attention_mask is not None and attention_mask.shape[1] != 1):
-        return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling,
-                                      **kwargs)
-    batch, heads, _, dim = query.shape
-    grouped = query.reshape(batch, heads // groups, groups, dim)  # (batch, kv_heads, groups, dim)
-    if reduce:
-        scores = (grouped.unsqueeze(-2).float() * key.unsqueeze(2).float()).sum(-1)
-    else:
-        scores = torch.matmul(grouped, key.transpose(-1, -2)).float()
-    scores = scores * (scaling if scaling is not None else dim**-0.5)
-    if attention_mask is not None:  # (batch, 1, 1, cache): True or 0.0 where a position may be attended
-        scores = (scores.masked_fill(~attention_mask, float("-inf")) if attention_mask.dtype == torch.bool
-                  else scores + attention_mask)
-    probs = scores.softmax(-1)
-    if reduce:
-        output = (probs.unsqueeze(-1) * value.unsqueeze(2).float()).sum(-2).to(value.dtype)
-    else:
-        output = torch.matmul(probs.to(value.dtype), value)
-    return output.reshape(batch, heads, 1, dim).transpose(1, 2).contiguous(), None
+    project_on_path()
+    from perception.vlm.decoding import StaticDecoder, grouped_decode_attention
+
+    def fuse(modules) -> tuple[torch.Tensor, list[int]]:
+        if any(m.bias is not None for m in modules):
+            raise ValueError("fusing projections with biases is not implemented")
+        fused = torch.cat([m.weight.detach() for m in modules])
+        sizes = [m.weight.shape[0] for m in modules]
+        for module, view in zip(modules, fused.split(sizes), strict=True):
+            module.weight = torch.nn.Parameter(view, requires_grad=False)
+        return fused, sizes
+
+    class FusedDecoder(StaticDecoder):
+        def __init__(self):
+            language_model = model.model.language_model
+            with torch.no_grad():
+                self.qkv = [fuse([l.self_attn.q_proj, l.self_attn.k_proj, l.self_attn.v_proj])
+                            for l in language_model.layers]
+                self.gate_up = [fuse([l.mlp.gate_proj, l.mlp.up_proj])[0] for l in language_model.layers]
+            super().__init__(model, max_cache_len, compile=compile)
+
+        def _decode_step(self, token, position, rope_delta, stops_from, stop_mask):
+            language_model = self.model.model.language_model
+            hidden = language_model.embed_tokens(token)
+            mrope = position + rope_delta
+            cos, sin = language_model.rotary_emb(hidden, torch.cat([mrope, mrope, mrope]).view(3, 1, 1))
+            slot = position.view(1)
+            visible = (torch.arange(self.max_cache_len, device=token.device) <= slot).view(1, 1, 1, -1)
+            for index, layer in enumerate(language_model.layers):
+                attention, (weight, sizes) = layer.self_attn, self.qkv[index]
+                query, key, value = F.linear(layer.input_layernorm(hidden), weight).split(sizes, dim=-1)
+                query = attention.q_norm(query.view(1, 1, -1, attention.head_dim)).transpose(1, 2)
+                key = attention.k_norm(key.view(1, 1, -1, attention.head_dim)).transpose(1, 2)
+                query, key = apply_rotary_pos_emb(query, key, cos, sin)
+                cached = self.cache.layers[index]
+                cached.keys.index_copy_(2, slot, key)
+                cached.values.index_copy_(2, slot, value.view(1, 1, -1, attention.head_dim).transpose(1, 2))
+                output, _ = grouped_decode_attention(attention, query, cached.keys, cached.values, visible,
+                                                     scaling=attention.scaling)
+                hidden = hidden + attention.o_proj(output.reshape(1, 1, -1))
+                gate, up = F.linear(layer.post_attention_layernorm(hidden), self.gate_up[index]).chunk(2, dim=-1)
+                hidden = hidden + layer.mlp.down_proj(layer.mlp.act_fn(gate) * up)
+            logits = self.model.lm_head(language_model.norm(hidden))
+            blocked = stop_mask & (position < stops_from).view(1, 1, 1)
+            return logits.masked_fill(blocked, float("-inf")).argmax(-1)
+
+    return FusedDecoder()
 
 
-def register_decode_attentions() -> None:
-    """Makes "decode_matmul" and "decode_reduce" attention implementations transformers can be set to."""
-    import functools
+def profile_decode_steps(decoder, vocab_size: int, device: str, title: str, steps: int = 32) -> str:
+    """Kernel time of `steps` decode steps replayed on the decoder's cache as the timed decode left it (values don't
+    matter, shapes do): the busiest kernels, and per step the wall time, the time kernels kept the GPU busy and their
+    count. Wall minus busy is the gap between kernels; busy over the weight-read time is what the kernels waste."""
+    import torch
+    from torch.autograd import DeviceType
+    from torch.profiler import ProfilerActivity, profile
 
-    from transformers import AttentionInterface, AttentionMaskInterface
-    from transformers.masking_utils import sdpa_mask
-
-    for name, reduce in (("decode_matmul", False), ("decode_reduce", True)):
-        AttentionInterface.register(name, functools.partial(grouped_decode_attention, reduce=reduce))
-        AttentionMaskInterface.register(name, sdpa_mask)
+    filled = int(decoder.cache.get_seq_length())
+    steps = min(steps, decoder.max_cache_len - filled)  # the steps append to the cache
+    if steps < 1:
+        return f"### {title}\n\nnot profiled: the {decoder.max_cache_len}-token cache is full\n"
+    state = {"device": device, "dtype": torch.long}
+    token, position = torch.zeros((1, 1), **state), torch.full((1, 1), filled, **state)
+    rope_delta, stops_from = torch.zeros((1, 1), **state), torch.zeros((1, 1), **state)
+    stop_mask = torch.zeros(vocab_size, dtype=torch.bool, device=device)
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.startswith("cuda") else [])
+    with torch.inference_mode(), profile(activities=activities) as trace:
+        _sync(device)
+        started = time.perf_counter()
+        for _ in range(steps):
+            token = decoder._run_step(token, position, rope_delta, stops_from, stop_mask).clone()
+            position += 1
+        _sync(device)
+        wall_ms = (time.perf_counter() - started) * 1000 / steps
+    kernels = [e for e in trace.events() if e.device_type == DeviceType.CUDA]
+    busy_ms = sum(e.time_range.elapsed_us() for e in kernels) / 1000 / steps
+    sort = "self_device_time_total" if kernels else "self_cpu_time_total"
+    table = trace.key_averages().table(sort_by=sort, row_limit=25, max_name_column_width=80)
+    return (f"### {title}\n\n{steps} decode steps: {wall_ms:.2f} ms per step (profiler on), kernels busy "
+            f"{busy_ms:.2f} ms, {len(kernels) / steps:.0f} kernels per step\n\n```\n{table}\n```\n")
 
 
 MODE_OPTIONS = {
@@ -409,8 +460,8 @@ MODE_OPTIONS = {
     "static": ("sdpa", {"cache_implementation": "static", "disable_compile": True}),
     "static+compile": ("sdpa", {"cache_implementation": "static"}),  # transformers compiles the decode step on CUDA
     "decoder": ("sdpa", {}),  # the agent backend's StaticDecoder: the whole step one CUDA graph (eager on CPU)
-    "decoder+matmul": ("decode_matmul", {}),  # candidates for the decoder's attention, see grouped_decode_attention
-    "decoder+reduce": ("decode_reduce", {}),
+    "decoder+sdpa": ("sdpa", {}),  # the same, attending through transformers' sdpa instead of its grouped heads
+    "decoder+fused": ("sdpa", {}),  # candidate: the step's own layer loop with fused projections, see fused_decoder
     "8bit": ("sdpa", {}),
     "4bit": ("sdpa", {}),
     "answer": ("sdpa", {}),  # the agent's backend, compile off (what the CPU/one-shot path runs)
@@ -418,6 +469,11 @@ MODE_OPTIONS = {
 }
 ANSWER_DIR = Path(__file__).resolve().parent / "answer_requests"  # written by bench/export_requests.py
 ANSWER_SESSIONS = ("ack-simulated", "alarm-meaning-en")  # the first is the issue's case: one grounded click + answer
+
+
+def base_mode(mode: str) -> str:
+    """"decoder+flex@3072" (a decoder mode on a 3072-token cache instead of the backend's) -> "decoder+flex"."""
+    return mode.partition("@")[0]
 
 
 def skip_reason(mode: str, device: str) -> str | None:
@@ -443,13 +499,14 @@ def plan(sizes: list[str], quick: bool, modes: list[str] | None, sweep: tuple[in
     jobs = [Job(main, "sdpa", budget, extra_budgets=sweep), Job(main, "decoder", budget),
             Job(main, "answer+compile"), Job(main, "answer"), Job(main, "static+compile", budget)]
     if not quick:
-        jobs += [Job(main, "decoder+matmul", budget), Job(main, "decoder+reduce", budget)]
+        jobs += [Job(main, "decoder+fused", budget), Job(main, "decoder+sdpa", budget)]
         jobs += [Job(main, "eager", budget), Job(main, "static", budget)]
         jobs += [Job(main, "8bit", budget), Job(main, "4bit", budget)]
         jobs += [Job(size, "sdpa", budget) for size in others]
         jobs += [Job(size, "decoder", budget) for size in others]
         jobs += [Job(size, "static+compile", budget) for size in others]
-    return [job for job in jobs if modes is None or job.mode in modes]
+    jobs = [job for job in jobs if modes is None or job.mode in modes]
+    return jobs + [Job(main, mode, budget) for mode in modes or () if "@" in mode]  # decoder on another cache length
 
 
 class _JobTimeout(Exception):
@@ -483,6 +540,7 @@ class Bench:
         import torch
 
         self.model, self.loaded = None, None
+        gc.collect()  # a StaticDecoder is a reference cycle holding the model and its cache
         if self.device.startswith("cuda"):
             torch._dynamo.reset()
             torch.cuda.empty_cache()
@@ -502,7 +560,7 @@ class Bench:
                           if weights != "bf16"
                           else build_model(job.size, self.device, self.dtype))
             self.loaded = (job.size, weights)
-        self.model.set_attn_implementation(MODE_OPTIONS[job.mode][0])
+        self.model.set_attn_implementation(MODE_OPTIONS[base_mode(job.mode)][0])
         return self.model
 
     def run(self, job: Job) -> list[Row]:
@@ -510,15 +568,19 @@ class Bench:
 
         if job.mode.startswith("answer"):
             return [self.run_answer(job)]
-        register_decode_attentions()
         model = self.model_for(job)
-        options = MODE_OPTIONS[job.mode][1]
+        options = MODE_OPTIONS[base_mode(job.mode)][1]
         if job.mode.startswith("decoder"):
             project_on_path()
             from perception.vlm.decoding import StaticDecoder
             from perception.vlm.transformers_backend import STATIC_CACHE_TOKENS
 
-            decoder = StaticDecoder(model, STATIC_CACHE_TOKENS, compile=self.device.startswith("cuda"))
+            torch._dynamo.reset()  # each decoder compiles afresh: several in one process would hit the recompile limit
+            cache_tokens = int(job.mode.partition("@")[2] or STATIC_CACHE_TOKENS)
+            make = fused_decoder if base_mode(job.mode) == "decoder+fused" else StaticDecoder
+            decoder = make(model, cache_tokens, compile=self.device.startswith("cuda"))
+            if base_mode(job.mode) == "decoder+sdpa":
+                model.set_attn_implementation({"text_config": "sdpa"})
         weight_bytes = decode_weight_bytes(model)
         all_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
         limit = bandwidth_limit_tok_s(weight_bytes, self.gbps) if self.gbps else None
@@ -531,6 +593,10 @@ class Bench:
                 timed_decoder(decoder, inputs, 8)  # compiles the step and records its CUDA graph
                 ttft = min(timed_decoder(decoder, inputs, 1)[0] for _ in range(self.args.repeats))
                 decode = timed_decoder(decoder, inputs, self.args.new_tokens)[1] if budget == job.budget else None
+                if self.args.profile and budget == job.budget:
+                    with self.args.profile.open("a", encoding="utf-8") as out:
+                        out.write(profile_decode_steps(decoder, model.config.text_config.vocab_size, self.device,
+                                                       f"{job.size} {job.mode}, {vision_tokens} vision tokens"))
             else:
                 timed_generate(model, inputs, 2, self.device)  # warm-up: kernels, allocator, vision rope tables
                 ttft = min(timed_generate(model, inputs, 1, self.device, **options)[0]
@@ -623,7 +689,7 @@ def render(rows: list[Row]) -> str:
         if column == "size":
             return f"{value:<6}"
         if column == "mode":
-            return f"{value:<15}"
+            return f"{value:<20}"
         if column == "note":
             return f"  {value}"
         if value is None:
@@ -632,7 +698,7 @@ def render(rows: list[Row]) -> str:
             return f"{value:>13.0%}"
         return f"{value:>13.{2 if column.endswith('_gb') else 1}f}" if isinstance(value, float) else f"{value:>13}"
 
-    header = f"{'size':<6}{'mode':<15}" + "".join(f"{c:>13}" for c in COLUMNS[2:-1]) + "  note"
+    header = f"{'size':<6}{'mode':<20}" + "".join(f"{c:>13}" for c in COLUMNS[2:-1]) + "  note"
     return "\n".join([header] + ["".join(cell(c, getattr(row, c)) for c in COLUMNS).rstrip() for row in rows])
 
 
@@ -667,7 +733,8 @@ def write_results(path: Path, device_name: str, header: list[str], table: str, l
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="4b,2b,8b", help="comma list of 2b,4b,8b,tiny; the first is the main size")
-    parser.add_argument("--modes", help=f"comma list to keep, of {','.join(MODE_OPTIONS)}")
+    parser.add_argument("--modes", help=f"comma list to keep, of {','.join(MODE_OPTIONS)}; decoder modes take "
+                                        "@TOKENS to decode on a cache of that many tokens (decoder+flex@3072)")
     parser.add_argument("--quick", action="store_true", help="main size only: sdpa budget sweep + static/compile")
     parser.add_argument("--new-tokens", type=int, help="decoded tokens per decode measurement (default 128, quick 64)")
     parser.add_argument("--prompt-tokens", type=int, default=1500,
@@ -685,14 +752,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="folder with Qwen's real tokenizer for the answer rows (bench/qwen_tokenizer.py builds one)")
     parser.add_argument("--results", type=Path, help="append a dated section with the table to this Markdown file")
     parser.add_argument("--json", type=Path, help="write the rows as JSON here")
+    parser.add_argument("--profile", type=Path, help="decoder modes: append a kernel-time profile of decode steps here")
     args = parser.parse_args(argv)
     args.sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
     unknown = [s for s in args.sizes if s not in SIZES]
     if unknown or not args.sizes:
         parser.error(f"--sizes {','.join(unknown) or '(empty)'}: choose from {', '.join(SIZES)}")
     args.modes = [m.strip() for m in args.modes.split(",")] if args.modes else None
-    if args.modes and (bad := [m for m in args.modes if m not in MODE_OPTIONS]):
-        parser.error(f"--modes {','.join(bad)}: choose from {', '.join(MODE_OPTIONS)}")
+    def known(mode: str) -> bool:
+        base, at, cache = mode.partition("@")
+        return base in MODE_OPTIONS and (not at or (base.startswith("decoder") and cache.isdigit() and int(cache) > 0))
+
+    if args.modes and (bad := [m for m in args.modes if not known(m)]):
+        parser.error(f"--modes {','.join(bad)}: choose from {', '.join(MODE_OPTIONS)} "
+                     f"(decoder modes take @TOKENS for another cache length, e.g. decoder@4096)")
     try:
         args.sweep = tuple(int(b) for b in args.sweep.split(",") if b.strip())
     except ValueError:

@@ -3,10 +3,10 @@
 transformers' `generate` spends milliseconds of Python around every decode step (input preparation, Qwen3-VL's
 M-RoPE bookkeeping with a GPU->CPU sync, logits processors, stopping criteria): eagerly the 4B decoded 15 tokens/s
 on an H200 (bench/RESULTS.md). Here the whole step — embedding, all layers on a static KV cache, LM head, argmax —
-is one `torch.compile(mode="reduce-overhead")` graph replayed as a CUDA graph, the next token stays on the GPU, and
-the CPU looks at the tokens only every `CHECK_EVERY` steps to see whether a stop token came: 133 tokens/s for the
-4B, 244 for the 2B, 113 for the 8B on the same H200, and the recorded "click ACK, then answer" session in 0.87 s
-instead of 2.59 s.
+is one `torch.compile(mode="reduce-overhead")` graph replayed as a CUDA graph, the next token stays on the GPU, the
+new token attends with its query heads grouped over the shared key/value heads (`grouped_decode_attention`), and
+the CPU looks at the tokens only every `CHECK_EVERY` steps to see whether a stop token came (figures in
+bench/RESULTS.md).
 
 The prefill (vision tower, the image's M-RoPE positions) stays transformers' own forward, uncompiled: its shapes
 change with every screenshot and prompt. Without CUDA (tests, CPU) the same step runs eagerly.
@@ -29,6 +29,43 @@ UNSUPPORTED_PROCESSORS = {"repetition_penalty": 1.0, "no_repeat_ngram_size": 0, 
                           "exponential_decay_length_penalty": None}
 
 
+GROUPED_DECODE = "hmi_grouped_decode"  # the attention implementation the decoder sets on the language model
+
+
+def grouped_decode_attention(module, query, key, value, attention_mask, dropout: float = 0.0, scaling=None,
+                             **kwargs):
+    """Attention for one new token over a static KV cache: the query heads attend in groups over the key/value heads
+    they share, as two batched matmuls. transformers' sdpa path instead copies the 8 key/value heads to 32 for every
+    layer and token (`repeat_kv`: its copy-free path is off under torch.compile and with a mask) and hands one query
+    row to the efficient-attention kernel: the 4B decoded 131 tokens/s that way and 191 this way on an H200, same
+    run (bench/RESULTS.md). Scores come from a bf16 matmul and go through softmax in float32, as in transformers'
+    eager attention. Prompts (more than one query token) and anything else go to transformers' sdpa."""
+    import torch
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    if query.shape[2] != 1 or (attention_mask is not None and attention_mask.shape[1] != 1):
+        return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling,
+                                      **kwargs)
+    batch, heads, _, dim = query.shape
+    kv_heads = key.shape[1]
+    grouped = query.reshape(batch, kv_heads, heads // kv_heads, dim)  # query heads sharing a key/value head
+    scores = torch.matmul(grouped, key.transpose(-1, -2)).float() * (scaling if scaling is not None else dim**-0.5)
+    if attention_mask is not None:  # (batch, 1, 1, cache): True (or 0.0) where the slot may be attended
+        scores = (scores.masked_fill(~attention_mask, float("-inf")) if attention_mask.dtype == torch.bool
+                  else scores + attention_mask)
+    output = torch.matmul(scores.softmax(-1).to(value.dtype), value)
+    return output.reshape(batch, heads, 1, dim).transpose(1, 2).contiguous(), None
+
+
+def register_grouped_decode_attention() -> None:
+    """Makes GROUPED_DECODE an attention implementation transformers models can be set to (masks built as sdpa's)."""
+    from transformers import AttentionInterface, AttentionMaskInterface
+    from transformers.masking_utils import sdpa_mask
+
+    AttentionInterface.register(GROUPED_DECODE, grouped_decode_attention)
+    AttentionMaskInterface.register(GROUPED_DECODE, sdpa_mask)
+
+
 def unsupported_generation_options(generation_config) -> list[str]:
     """generation_config fields set to something the decoder would ignore (they would change the answer)."""
     return [name for name, neutral in UNSUPPORTED_PROCESSORS.items()
@@ -44,11 +81,13 @@ class StaticDecoder:
         from transformers import StaticCache
 
         text = model.config.get_text_config(decoder=True)
-        if "flash" in str(text._attn_implementation):
-            # flash attention knows how much of a static cache is filled only from a 2-D attention mask, which the
-            # step does not pass: it would attend to the empty slots. sdpa masks by position.
-            logger.info("decoding with sdpa attention instead of %s", text._attn_implementation)
-            model.set_attn_implementation({"text_config": "sdpa"})
+        if text._attn_implementation != GROUPED_DECODE:
+            # also replaces flash attention, which knows how much of a static cache is filled only from a 2-D
+            # attention mask (the step passes none) and would attend to the empty slots
+            logger.info("decoding with grouped-head attention (sdpa for prompts) instead of %s",
+                        text._attn_implementation)
+            register_grouped_decode_attention()
+            model.set_attn_implementation({"text_config": GROUPED_DECODE})
         self.model = model
         self.max_cache_len = max_cache_len
         self.cache = StaticCache(config=model.config, max_cache_len=max_cache_len)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import logging
 import threading
@@ -274,6 +275,7 @@ class TransformersQwen3VL:
                 logger.warning("compiled decode failed (%s: %s); decoding with transformers' eager generate from now on",
                                type(e).__name__, (str(e).splitlines() or [""])[0])
                 self.compile_decode, self._decoder = False, None
+                gc.collect()  # frees the static cache now (see _static_decoder) for generate's own
         output = self.model.generate(**inputs, max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens,
                                      do_sample=False, streamer=timer)
         return output[0, inputs["input_ids"].shape[1]:].tolist()
@@ -288,6 +290,7 @@ class TransformersQwen3VL:
                 logger.info("a %d-token request outgrew the %d-token KV cache: rebuilding it at %d (recompiles)",
                             tokens_needed, self._decoder.max_cache_len, length)
                 self._decoder = None
+                gc.collect()  # the old decoder is a reference cycle (its step is its own bound method): free its cache
                 if self.device_is_cuda():
                     import torch
 

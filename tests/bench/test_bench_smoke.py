@@ -60,6 +60,39 @@ def test_gpu_model_tiny_on_cpu_prints_the_table_and_appends_results(gpu_model, t
     assert "tiny  sdpa" in section and "fastest decode" in section
 
 
+def test_gpu_model_decoder_variants_and_profile(gpu_model, tmp_path):
+    """Every decoder variant runs from the command line; --profile writes each one's step breakdown."""
+    profile = tmp_path / "profile.md"
+    rows = gpu_model.main(["--sizes", "tiny", "--device", "cpu", "--modes", "decoder,decoder+sdpa,decoder+fused,decoder@1024",
+                           "--new-tokens", "4", "--prompt-tokens", "8", "--repeats", "1", "--budget", "128",
+                           "--sweep", "", "--profile", str(profile)])
+    assert [r.mode for r in rows] == ["decoder", "decoder+fused", "decoder+sdpa", "decoder@1024"]
+    assert all(r.decode_tok_s > 0 for r in rows), [r.note for r in rows]
+    text = profile.read_text()
+    assert text.count("32 decode steps: ") == 4 and "### tiny decoder@1024, 112 vision tokens" in text
+    with pytest.raises(SystemExit):
+        gpu_model.parse_args(["--modes", "sdpa@1024"])  # only decoder modes take a cache length
+
+
+def test_fused_candidate_decoder_gives_the_same_tokens(gpu_model, tiny_qwen3vl_dir):
+    """The decoder+fused row times another way to run the layers, never another answer (and keeps the prefill's)."""
+    from PIL import Image
+
+    from perception.vlm.decoding import StaticDecoder
+    from perception.vlm.transformers_backend import TransformersQwen3VL
+
+    vlm = TransformersQwen3VL.load(tiny_qwen3vl_dir, device="cpu", min_pixels=16 * 32 * 32, max_pixels=96 * 32 * 32)
+    image = Image.new("RGB", (1280, 800), (30, 90, 140))
+    inputs = vlm.prepare_inputs([{"role": "user", "content": [{"type": "image", "image": image},
+                                                              {"type": "text", "text": "what alarm is this?"}]}])
+    expected = StaticDecoder(vlm.model, 512, compile=False).generate(inputs, max_new_tokens=24, stop_ids=set())
+    fused = gpu_model.fused_decoder(vlm.model, 512, compile=False)
+    assert fused.generate(inputs, max_new_tokens=24, stop_ids=set()) == expected
+    layer = vlm.model.model.language_model.layers[0]
+    assert layer.self_attn.k_proj.weight.data_ptr() == fused.qkv[0][0][layer.self_attn.q_proj.out_features:].data_ptr()
+    assert StaticDecoder(vlm.model, 512, compile=False).generate(inputs, max_new_tokens=24, stop_ids=set()) == expected
+
+
 def test_bandwidth_limit_for_qwen3_vl_4b_on_h100(gpu_model):
     import torch
 
@@ -145,20 +178,3 @@ def test_qwen_tokenizer_from_bpe_ranks(tmp_path, monkeypatch):
         monkeypatch.setattr(qwen_tokenizer, "FIRST_ADDED_ID", 151643)
         qwen_tokenizer.build(source, tmp_path / "again")
 
-
-@pytest.mark.parametrize("attention", ["decode_matmul", "decode_reduce"])
-def test_candidate_decode_attentions_give_the_same_tokens(gpu_model, tiny_qwen3vl_dir, attention):
-    """The decoder+matmul / decoder+reduce rows time a different attention, never a different answer."""
-    from PIL import Image
-
-    from perception.vlm.decoding import StaticDecoder
-    from perception.vlm.transformers_backend import TransformersQwen3VL
-
-    vlm = TransformersQwen3VL.load(tiny_qwen3vl_dir, device="cpu", min_pixels=16 * 32 * 32, max_pixels=96 * 32 * 32)
-    image = Image.new("RGB", (1280, 800), (30, 90, 140))
-    inputs = vlm.prepare_inputs([{"role": "user", "content": [{"type": "image", "image": image},
-                                                              {"type": "text", "text": "what alarm is this?"}]}])
-    expected = StaticDecoder(vlm.model, 512, compile=False).generate(inputs, max_new_tokens=24, stop_ids=set())
-    gpu_model.register_decode_attentions()
-    vlm.model.set_attn_implementation(attention)
-    assert StaticDecoder(vlm.model, 512, compile=False).generate(inputs, max_new_tokens=24, stop_ids=set()) == expected

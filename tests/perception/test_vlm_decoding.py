@@ -3,15 +3,17 @@ backend uses it, grows its cache, and falls back to transformers' generate when 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
+import weakref
 
 import pytest
 import torch
 from PIL import Image
 
 from perception.vlm import transformers_backend
-from perception.vlm.decoding import StaticDecoder
+from perception.vlm.decoding import GROUPED_DECODE, StaticDecoder, grouped_decode_attention
 from perception.vlm.transformers_backend import TransformersQwen3VL
 from perception.vlm.types import ModelLoadError
 
@@ -28,10 +30,28 @@ def request(vlm, question: str, images: int = 1):
     return vlm.prepare_inputs([{"role": "user", "content": [*content, {"type": "text", "text": question}]}])
 
 
+@contextlib.contextmanager
+def transformers_sdpa(vlm):
+    """transformers' own attention for the reference answers: a decoder sets its grouped-head decode attention on the
+    (shared) model, and the comparison must be against what transformers computes without it."""
+    text = vlm.model.config.get_text_config(decoder=True)
+    before = text._attn_implementation
+    vlm.model.set_attn_implementation({"text_config": "sdpa"})
+    try:
+        yield
+    finally:
+        vlm.model.set_attn_implementation({"text_config": before})
+
+
 def reference(vlm, inputs, new_tokens: int) -> list[int]:
-    with torch.inference_mode():
+    with torch.inference_mode(), transformers_sdpa(vlm):
         output = vlm.model.generate(**inputs, max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False)
     return output[0, inputs["input_ids"].shape[1]:].tolist()
+
+
+def reference_reply(vlm, messages, new_tokens: int) -> str:
+    with transformers_sdpa(vlm):
+        return vlm.generate(messages, max_new_tokens=new_tokens).raw
 
 
 @pytest.mark.parametrize("question, images", [("what does TIC-101.HH mean", 1), ("compare the two screens", 2),
@@ -58,7 +78,7 @@ def test_static_decoder_keeps_stop_tokens_out_until_min_new_tokens(vlm, minimum)
     """As transformers' MinNewTokensLengthLogitsProcessor: the stop token can't be picked, the next best is."""
     inputs = request(vlm, "stop tokens")
     stop = reference(vlm, inputs, 20)[0]  # the very first pick: blocked whatever the minimum
-    with torch.inference_mode():
+    with torch.inference_mode(), transformers_sdpa(vlm):
         output = vlm.model.generate(**inputs, max_new_tokens=20, min_new_tokens=minimum, eos_token_id=stop,
                                     do_sample=False)[0, inputs["input_ids"].shape[1]:].tolist()
     expected = output[: output.index(stop) + 1] if stop in output else output
@@ -97,7 +117,9 @@ def ask(question="what does this alarm mean?"):
 
 def test_backend_decoder_path_answers_as_generate_does(vlm):
     fast = compiled_backend(vlm)
-    expected, reply = vlm.generate(ask(), max_new_tokens=16), fast.generate(ask(), max_new_tokens=16)
+    with transformers_sdpa(vlm):
+        expected = vlm.generate(ask(), max_new_tokens=16)
+    reply = fast.generate(ask(), max_new_tokens=16)
     assert reply.raw == expected.raw
     assert reply.stats.output_tokens == expected.stats.output_tokens
     assert 0 < reply.stats.time_to_first_token_s <= reply.stats.total_s
@@ -111,6 +133,11 @@ def test_backend_grows_the_static_cache_for_a_longer_request(vlm):
     first = fast._decoder
     fast.generate(ask("again"), max_new_tokens=8)
     assert fast._decoder is first  # no rebuild (no recompile) while requests fit
+    old_cache = weakref.ref(first.cache)
+    del first
+    fast.generate(ask("a longer question " * 200), max_new_tokens=8)
+    assert fast._decoder.max_cache_len == 2 * transformers_backend.CACHE_STEP
+    assert old_cache() is None  # freed before the bigger one is allocated, not whenever the garbage collector runs
 
 
 def test_backend_falls_back_to_generate_when_the_decoder_fails(vlm, monkeypatch, caplog):
@@ -121,7 +148,7 @@ def test_backend_falls_back_to_generate_when_the_decoder_fails(vlm, monkeypatch,
     fast = compiled_backend(vlm)
     with caplog.at_level(logging.WARNING, logger="perception.vlm.transformers_backend"):
         reply = fast.generate(ask(), max_new_tokens=8)
-    assert reply.raw == vlm.generate(ask(), max_new_tokens=8).raw
+    assert reply.raw == reference_reply(vlm, ask(), 8)
     assert not fast.compile_decode
     assert "compiled decode failed (RuntimeError: CUDA graph capture failed)" in caplog.text
 
@@ -136,19 +163,37 @@ def test_backend_leaves_unsupported_generation_options_to_generate(vlm, monkeypa
     """A checkpoint asking for a repetition penalty gets it: the decoder would ignore it, so generate decodes."""
     fast = compiled_backend(vlm)
     monkeypatch.setattr(vlm.model.generation_config, "repetition_penalty", 1.3)
-    with torch.inference_mode():
+    with torch.inference_mode(), transformers_sdpa(vlm):
         expected = vlm.model.generate(**fast.prepare_inputs(ask()), max_new_tokens=10, do_sample=False)
     reply = fast.generate(ask(), max_new_tokens=10)
     assert fast._decoder is None and fast.compile_decode  # not used, not given up
     assert reply.raw == vlm.processor.decode(expected[0, -reply.stats.output_tokens:], skip_special_tokens=True)
 
 
-def test_static_decoder_swaps_flash_attention_for_sdpa(vlm, monkeypatch):
+def test_static_decoder_swaps_flash_attention_for_its_own(vlm, monkeypatch):
     """Flash attention would attend to the empty slots of a static cache in the mask-less decode step."""
     text = vlm.model.config.get_text_config(decoder=True)
     monkeypatch.setattr(text, "_attn_implementation_internal", "flash_attention_2")
     StaticDecoder(vlm.model, 64, compile=False)
-    assert text._attn_implementation == "sdpa"
+    assert text._attn_implementation == GROUPED_DECODE
+
+
+@pytest.mark.parametrize("mask", ["bool", "additive", "none"])
+def test_grouped_decode_attention_matches_sdpa(mask):
+    """One query token, 8 query heads over 2 key/value heads, a cache of 40 slots of which 29 are filled."""
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    torch.manual_seed(0)
+    module = torch.nn.Module()
+    module.num_key_value_groups, module.is_causal = 4, True
+    query, key, value = torch.randn(1, 8, 1, 16), torch.randn(1, 2, 40, 16), torch.randn(1, 2, 40, 16)
+    visible = (torch.arange(40) < 29).view(1, 1, 1, 40)
+    attention_mask = {"bool": visible, "none": None,
+                      "additive": torch.zeros(1, 1, 1, 40).masked_fill(~visible, float("-inf"))}[mask]
+    expected, _ = sdpa_attention_forward(module, query, key, value, attention_mask, scaling=0.25)
+    output, _ = grouped_decode_attention(module, query, key, value, attention_mask, scaling=0.25)
+    assert output.shape == expected.shape == (1, 1, 8, 16)
+    torch.testing.assert_close(output, expected)
 
 
 @pytest.mark.parametrize("mode, device, quantization, compiled", [
@@ -173,7 +218,7 @@ def test_concurrent_requests_take_turns_on_the_one_kv_cache(vlm):
 
     fast = compiled_backend(vlm)
     questions = [f"question {i} about TIC-10{i}" for i in range(4)]
-    expected = [vlm.generate(ask(q), max_new_tokens=12).raw for q in questions]
+    expected = [reference_reply(vlm, ask(q), 12) for q in questions]
     with ThreadPoolExecutor(4) as pool:
         replies = list(pool.map(lambda q: fast.generate(ask(q), max_new_tokens=12).raw, questions))
     assert replies == expected
