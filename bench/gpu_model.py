@@ -12,14 +12,14 @@ tokens) and forced to decode a fixed number of new tokens (min_new_tokens = max_
 Modes: sdpa and eager attention (dynamic KV cache); static KV cache without and with torch.compile (transformers
 compiles the decode step itself when the cache is static on CUDA); "decoder", this project's StaticDecoder (the whole
 decode step one CUDA graph, its new token attending with grouped heads: what the agent runs on a GPU), the same
-attending through transformers' sdpa ("decoder+sdpa"), a candidate step with fused projections ("decoder+fused"); a
-decoder mode with "@N" decodes on an N-token cache instead of the backend's (--profile: where a decode step's time
-goes, kernel by kernel); 8-bit/4-bit bitsandbytes weights (skipped with a note when bitsandbytes is missing);
-"answer"/"answer+compile", the agent's backend answering the recorded requests in bench/answer_requests/
-(--tokenizer: a folder with Qwen's real tokenizer, see bench/qwen_tokenizer.py). Decode is also given as a fraction
-of the memory-bandwidth limit: at batch 1 every decoded token reads every weight of the language model once, so limit
-tokens/s = HBM bytes/s / weight bytes (vision tower and input-embedding table excluded: the first runs once per
-image, the second reads one row per token).
+attending through transformers' sdpa ("decoder+sdpa"), a candidate step with fused projections ("decoder+fused", and
+"decoder+fused+split" with the attention split over the cache); a decoder mode with "@N" decodes on an N-token cache
+instead of the backend's (--profile: where a decode step's time goes, kernel by kernel); 8-bit/4-bit bitsandbytes
+weights (skipped with a note when bitsandbytes is missing); "answer"/"answer+compile", the agent's backend answering
+the recorded requests in bench/answer_requests/ (--tokenizer: a folder with Qwen's real tokenizer, see
+bench/qwen_tokenizer.py). Decode is also given as a fraction of the memory-bandwidth limit: at batch 1 every decoded
+token reads every weight of the language model once, so limit tokens/s = HBM bytes/s / weight bytes (vision tower and
+input-embedding table excluded: the first runs once per image, the second reads one row per token).
 
 Needs torch, transformers >= 5.24 and pillow; the decoder and answer rows also import this project's perception
 package (which needs pydantic), nothing else of ours, so a GPU image's own python3 runs it.
@@ -363,17 +363,39 @@ def timed_decoder(decoder, inputs: dict, new_tokens: int) -> tuple[float, float 
     return marks[0] - started, (new_tokens - 1) / later if new_tokens > 1 and later > 0 else None
 
 
-def fused_decoder(model, max_cache_len: int, *, compile: bool):
+def split_cache_attention(module, query, key, value, visible, scaling: float, chunks: int):
+    """The decoder's grouped-head attention with its probabilities x values matmul split into `chunks` slices of the
+    cache, summed after: more blocks for a matmul whose inner dimension is the whole cache (13 us a layer in run 5's
+    profile for 17 MB of values)."""
+    import torch
+
+    batch, heads, _, dim = query.shape
+    kv_heads, length = key.shape[1], key.shape[2]
+    groups, piece = heads // kv_heads, length // chunks
+    grouped = query.reshape(batch, kv_heads, groups, dim)
+    scores = torch.matmul(grouped, key.transpose(-1, -2)).float() * scaling
+    probs = scores.masked_fill(~visible, float("-inf")).softmax(-1).to(value.dtype)
+    probs = probs.view(batch, kv_heads, groups, chunks, piece).transpose(2, 3)  # (batch, kv_heads, chunks, groups, ..)
+    partial = torch.matmul(probs, value.view(batch, kv_heads, chunks, piece, dim))
+    output = partial.float().sum(2).to(value.dtype)
+    return output.reshape(batch, heads, 1, dim).transpose(1, 2).contiguous(), None
+
+
+def fused_decoder(model, max_cache_len: int, *, compile: bool, chunks: int = 1):
     """Candidate for the decoder's next step ("decoder+fused"): a StaticDecoder whose step runs the language model's
     layers itself, with each layer's q/k/v projections one matmul and gate/up one matmul. The fused weights are one
     tensor per layer; the modules' own weights become views of it (no extra memory; the prefill runs as before).
-    Run 5's profile shows cuBLAS's GEMV kernels far below bandwidth on the small k/v projections."""
+    Run 5's profile shows cuBLAS's GEMV kernels far below bandwidth on the small k/v projections. `chunks` > 1
+    ("decoder+fused+split") also splits the attention's second matmul over the cache (split_cache_attention)."""
     import torch
     import torch.nn.functional as F
     from transformers.models.qwen3_vl.modeling_qwen3_vl import apply_rotary_pos_emb
 
     project_on_path()
     from perception.vlm.decoding import StaticDecoder, grouped_decode_attention
+
+    if max_cache_len % chunks:
+        raise ValueError(f"{max_cache_len=} is not a multiple of {chunks=}")
 
     def fuse(modules) -> tuple[torch.Tensor, list[int]]:
         if any(m.bias is not None for m in modules):
@@ -409,8 +431,12 @@ def fused_decoder(model, max_cache_len: int, *, compile: bool):
                 cached = self.cache.layers[index]
                 cached.keys.index_copy_(2, slot, key)
                 cached.values.index_copy_(2, slot, value.view(1, 1, -1, attention.head_dim).transpose(1, 2))
-                output, _ = grouped_decode_attention(attention, query, cached.keys, cached.values, visible,
-                                                     scaling=attention.scaling)
+                if chunks > 1:
+                    output, _ = split_cache_attention(attention, query, cached.keys, cached.values, visible,
+                                                      attention.scaling, chunks)
+                else:
+                    output, _ = grouped_decode_attention(attention, query, cached.keys, cached.values, visible,
+                                                         scaling=attention.scaling)
                 hidden = hidden + attention.o_proj(output.reshape(1, 1, -1))
                 gate, up = F.linear(layer.post_attention_layernorm(hidden), self.gate_up[index]).chunk(2, dim=-1)
                 hidden = hidden + layer.mlp.down_proj(layer.mlp.act_fn(gate) * up)
@@ -454,6 +480,7 @@ def profile_decode_steps(decoder, vocab_size: int, device: str, title: str, step
             f"{busy_ms:.2f} ms, {len(kernels) / steps:.0f} kernels per step\n\n```\n{table}\n```\n")
 
 
+SPLIT_CHUNKS = 16  # "decoder+fused+split": cache slices for the attention's second matmul (512 slots of an 8192 cache)
 MODE_OPTIONS = {
     "sdpa": ("sdpa", {}),
     "eager": ("eager", {}),
@@ -462,6 +489,7 @@ MODE_OPTIONS = {
     "decoder": ("sdpa", {}),  # the agent backend's StaticDecoder: the whole step one CUDA graph (eager on CPU)
     "decoder+sdpa": ("sdpa", {}),  # the same, attending through transformers' sdpa instead of its grouped heads
     "decoder+fused": ("sdpa", {}),  # candidate: the step's own layer loop with fused projections, see fused_decoder
+    "decoder+fused+split": ("sdpa", {}),  # the same, its attention's second matmul split over the cache in 16
     "8bit": ("sdpa", {}),
     "4bit": ("sdpa", {}),
     "answer": ("sdpa", {}),  # the agent's backend, compile off (what the CPU/one-shot path runs)
@@ -499,7 +527,7 @@ def plan(sizes: list[str], quick: bool, modes: list[str] | None, sweep: tuple[in
     jobs = [Job(main, "sdpa", budget, extra_budgets=sweep), Job(main, "decoder", budget),
             Job(main, "answer+compile"), Job(main, "answer"), Job(main, "static+compile", budget)]
     if not quick:
-        jobs += [Job(main, "decoder+fused", budget), Job(main, "decoder+sdpa", budget)]
+        jobs += [Job(main, mode, budget) for mode in ("decoder+fused", "decoder+fused+split", "decoder+sdpa")]
         jobs += [Job(main, "eager", budget), Job(main, "static", budget)]
         jobs += [Job(main, "8bit", budget), Job(main, "4bit", budget)]
         jobs += [Job(size, "sdpa", budget) for size in others]
@@ -577,8 +605,12 @@ class Bench:
 
             torch._dynamo.reset()  # each decoder compiles afresh: several in one process would hit the recompile limit
             cache_tokens = int(job.mode.partition("@")[2] or STATIC_CACHE_TOKENS)
-            make = fused_decoder if base_mode(job.mode) == "decoder+fused" else StaticDecoder
-            decoder = make(model, cache_tokens, compile=self.device.startswith("cuda"))
+            compiled, mode = self.device.startswith("cuda"), base_mode(job.mode)
+            if mode.startswith("decoder+fused"):
+                chunks = SPLIT_CHUNKS if mode == "decoder+fused+split" else 1
+                decoder = fused_decoder(model, cache_tokens, compile=compiled, chunks=chunks)
+            else:
+                decoder = StaticDecoder(model, cache_tokens, compile=compiled)
             if base_mode(job.mode) == "decoder+sdpa":
                 model.set_attn_implementation({"text_config": "sdpa"})
         weight_bytes = decode_weight_bytes(model)

@@ -75,7 +75,7 @@ def test_gpu_model_decoder_variants_and_profile(gpu_model, tmp_path):
 
 
 def test_fused_candidate_decoder_gives_the_same_tokens(gpu_model, tiny_qwen3vl_dir):
-    """The decoder+fused row times another way to run the layers, never another answer (and keeps the prefill's)."""
+    """The decoder+fused(+split) rows time another way to run the layers, never another answer (nor the prefill's)."""
     from PIL import Image
 
     from perception.vlm.decoding import StaticDecoder
@@ -87,9 +87,11 @@ def test_fused_candidate_decoder_gives_the_same_tokens(gpu_model, tiny_qwen3vl_d
                                                               {"type": "text", "text": "what alarm is this?"}]}])
     expected = StaticDecoder(vlm.model, 512, compile=False).generate(inputs, max_new_tokens=24, stop_ids=set())
     fused = gpu_model.fused_decoder(vlm.model, 512, compile=False)
-    assert fused.generate(inputs, max_new_tokens=24, stop_ids=set()) == expected
     layer = vlm.model.model.language_model.layers[0]
     assert layer.self_attn.k_proj.weight.data_ptr() == fused.qkv[0][0][layer.self_attn.q_proj.out_features:].data_ptr()
+    assert fused.generate(inputs, max_new_tokens=24, stop_ids=set()) == expected
+    split = gpu_model.fused_decoder(vlm.model, 512, compile=False, chunks=gpu_model.SPLIT_CHUNKS)
+    assert split.generate(inputs, max_new_tokens=24, stop_ids=set()) == expected
     assert StaticDecoder(vlm.model, 512, compile=False).generate(inputs, max_new_tokens=24, stop_ids=set()) == expected
 
 
