@@ -363,7 +363,7 @@ def timed_decoder(decoder, inputs: dict, new_tokens: int) -> tuple[float, float 
     return marks[0] - started, (new_tokens - 1) / later if new_tokens > 1 and later > 0 else None
 
 
-def split_cache_attention(module, query, key, value, visible, scaling: float, chunks: int):
+def split_cache_attention(query, key, value, visible, scaling: float, chunks: int):
     """The decoder's grouped-head attention with its probabilities x values matmul split into `chunks` slices of the
     cache, summed after: more blocks for a matmul whose inner dimension is the whole cache (13 us a layer in run 5's
     profile for 17 MB of values)."""
@@ -432,8 +432,8 @@ def fused_decoder(model, max_cache_len: int, *, compile: bool, chunks: int = 1):
                 cached.keys.index_copy_(2, slot, key)
                 cached.values.index_copy_(2, slot, value.view(1, 1, -1, attention.head_dim).transpose(1, 2))
                 if chunks > 1:
-                    output, _ = split_cache_attention(attention, query, cached.keys, cached.values, visible,
-                                                      attention.scaling, chunks)
+                    output, _ = split_cache_attention(query, cached.keys, cached.values, visible, attention.scaling,
+                                                      chunks)
                 else:
                     output, _ = grouped_decode_attention(attention, query, cached.keys, cached.values, visible,
                                                          scaling=attention.scaling)
@@ -500,7 +500,7 @@ ANSWER_SESSIONS = ("ack-simulated", "alarm-meaning-en")  # the first is the issu
 
 
 def base_mode(mode: str) -> str:
-    """"decoder+flex@3072" (a decoder mode on a 3072-token cache instead of the backend's) -> "decoder+flex"."""
+    """"decoder+fused@3072" (a decoder mode on a 3072-token cache instead of the backend's) -> "decoder+fused"."""
     return mode.partition("@")[0]
 
 
@@ -579,8 +579,6 @@ class Bench:
             self._scratch.cleanup()
 
     def model_for(self, job: Job):
-        import torch
-
         weights = job.mode if job.mode in ("8bit", "4bit") else "bf16"
         if self.loaded != (job.size, weights):
             self.release()  # compiled graphs of the previous model hold on to its weights
@@ -597,21 +595,22 @@ class Bench:
         if job.mode.startswith("answer"):
             return [self.run_answer(job)]
         model = self.model_for(job)
-        options = MODE_OPTIONS[base_mode(job.mode)][1]
-        if job.mode.startswith("decoder"):
+        mode = base_mode(job.mode)
+        options = MODE_OPTIONS[mode][1]
+        if mode.startswith("decoder"):
             project_on_path()
             from perception.vlm.decoding import StaticDecoder
             from perception.vlm.transformers_backend import STATIC_CACHE_TOKENS
 
             torch._dynamo.reset()  # each decoder compiles afresh: several in one process would hit the recompile limit
             cache_tokens = int(job.mode.partition("@")[2] or STATIC_CACHE_TOKENS)
-            compiled, mode = self.device.startswith("cuda"), base_mode(job.mode)
+            compiled = self.device.startswith("cuda")
             if mode.startswith("decoder+fused"):
                 chunks = SPLIT_CHUNKS if mode == "decoder+fused+split" else 1
                 decoder = fused_decoder(model, cache_tokens, compile=compiled, chunks=chunks)
             else:
                 decoder = StaticDecoder(model, cache_tokens, compile=compiled)
-            if base_mode(job.mode) == "decoder+sdpa":
+            if mode == "decoder+sdpa":
                 model.set_attn_implementation({"text_config": "sdpa"})
         weight_bytes = decode_weight_bytes(model)
         all_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
@@ -621,7 +620,7 @@ class Bench:
             inputs, vision_tokens = self.inputs.build(model.config, budget, self.device)
             if self.device.startswith("cuda"):
                 torch.cuda.reset_peak_memory_stats()
-            if job.mode.startswith("decoder"):
+            if mode.startswith("decoder"):
                 timed_decoder(decoder, inputs, 8)  # compiles the step and records its CUDA graph
                 ttft = min(timed_decoder(decoder, inputs, 1)[0] for _ in range(self.args.repeats))
                 decode = timed_decoder(decoder, inputs, self.args.new_tokens)[1] if budget == job.budget else None
@@ -766,7 +765,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="4b,2b,8b", help="comma list of 2b,4b,8b,tiny; the first is the main size")
     parser.add_argument("--modes", help=f"comma list to keep, of {','.join(MODE_OPTIONS)}; decoder modes take "
-                                        "@TOKENS to decode on a cache of that many tokens (decoder+flex@3072)")
+                                        "@TOKENS to decode on a cache of that many tokens (decoder+fused@3072)")
     parser.add_argument("--quick", action="store_true", help="main size only: sdpa budget sweep + static/compile")
     parser.add_argument("--new-tokens", type=int, help="decoded tokens per decode measurement (default 128, quick 64)")
     parser.add_argument("--prompt-tokens", type=int, default=1500,
@@ -791,6 +790,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if unknown or not args.sizes:
         parser.error(f"--sizes {','.join(unknown) or '(empty)'}: choose from {', '.join(SIZES)}")
     args.modes = [m.strip() for m in args.modes.split(",")] if args.modes else None
+
     def known(mode: str) -> bool:
         base, at, cache = mode.partition("@")
         return base in MODE_OPTIONS and (not at or (base.startswith("decoder") and cache.isdigit() and int(cache) > 0))
