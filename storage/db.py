@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,17 +37,35 @@ class Database:
         self.engine.dispose()
 
 
+BUSY_TIMEOUT_S = 10  # how long a SQLite connection waits for another writer's lock
+
+
 def _tune_sqlite(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
+    _switch_to_wal(cursor)  # readers (the agent) never block the importer
     for pragma in (
-        "journal_mode=WAL",  # readers (the agent) never block the importer
         "foreign_keys=ON",
         "synchronous=NORMAL",  # safe with WAL, much faster commits
-        "busy_timeout=10000",
         "cache_size=-65536",  # 64 MiB: the journal's indexes are large
     ):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
+
+
+def _switch_to_wal(cursor) -> None:
+    """Switching a new database file to WAL takes its exclusive lock. Connections opening the new file together (the
+    service and the routine scheduler starting at once) can deadlock on it, and SQLite then answers one of them
+    "database is locked" at once instead of waiting: that one tries again, within the busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def open_database(url: str) -> Database:
