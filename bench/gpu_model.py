@@ -11,10 +11,11 @@ tokens) and forced to decode a fixed number of new tokens (min_new_tokens = max_
 
 Modes: sdpa and eager attention (dynamic KV cache); static KV cache without and with torch.compile (transformers
 compiles the decode step itself when the cache is static on CUDA); "decoder", this project's StaticDecoder (the whole
-decode step one CUDA graph, its new token attending with grouped heads: what the agent runs on a GPU), the same
-attending through transformers' sdpa ("decoder+sdpa"), a candidate step with fused projections ("decoder+fused", and
-"decoder+fused+split" with the attention split over the cache); a decoder mode with "@N" decodes on an N-token cache
-instead of the backend's (--profile: where a decode step's time goes, kernel by kernel); 8-bit/4-bit bitsandbytes
+decode step one CUDA graph: what the agent runs on a GPU) with the step it picks (the Triton kernels on a GPU), and
+forced to its other steps: "decoder+kernels", "decoder+fused" (fused projections, torch's matmuls and attention),
+"decoder+modules" (transformers' layers, grouped-head attention) and "decoder+sdpa" (transformers' layers and sdpa);
+a decoder mode with "@N" decodes on an N-token cache instead of the backend's (--profile: where a decode step's time
+goes, kernel by kernel; --kernels: the Triton kernels against torch's, op by op); 8-bit/4-bit bitsandbytes
 weights (skipped with a note when bitsandbytes is missing); "answer"/"answer+compile", the agent's backend answering
 the recorded requests in bench/answer_requests/ (--tokenizer: a folder with Qwen's real tokenizer, see
 bench/qwen_tokenizer.py). Decode is also given as a fraction of the memory-bandwidth limit: at batch 1 every decoded
@@ -363,88 +364,65 @@ def timed_decoder(decoder, inputs: dict, new_tokens: int) -> tuple[float, float 
     return marks[0] - started, (new_tokens - 1) / later if new_tokens > 1 and later > 0 else None
 
 
-def split_cache_attention(query, key, value, visible, scaling: float, chunks: int):
-    """The decoder's grouped-head attention with its probabilities x values matmul split into `chunks` slices of the
-    cache, summed after: more blocks for a matmul whose inner dimension is the whole cache (13 us a layer in run 5's
-    profile for 17 MB of values)."""
-    import torch
-
-    batch, heads, _, dim = query.shape
-    kv_heads, length = key.shape[1], key.shape[2]
-    groups, piece = heads // kv_heads, length // chunks
-    grouped = query.reshape(batch, kv_heads, groups, dim)
-    scores = torch.matmul(grouped, key.transpose(-1, -2)).float() * scaling
-    probs = scores.masked_fill(~visible, float("-inf")).softmax(-1).to(value.dtype)
-    probs = probs.view(batch, kv_heads, groups, chunks, piece).transpose(2, 3)  # (batch, kv_heads, chunks, groups, ..)
-    partial = torch.matmul(probs, value.view(batch, kv_heads, chunks, piece, dim))
-    output = partial.float().sum(2).to(value.dtype)
-    return output.reshape(batch, heads, 1, dim).transpose(1, 2).contiguous(), None
-
-
-def fused_decoder(model, max_cache_len: int, *, compile: bool, chunks: int = 1):
-    """Candidate for the decoder's next step ("decoder+fused"): a StaticDecoder whose step runs the language model's
-    layers itself, with each layer's q/k/v projections one matmul and gate/up one matmul. The fused weights are one
-    tensor per layer; the modules' own weights become views of it (no extra memory; the prefill runs as before).
-    Run 5's profile shows cuBLAS's GEMV kernels far below bandwidth on the small k/v projections. `chunks` > 1
-    ("decoder+fused+split") also splits the attention's second matmul over the cache (split_cache_attention)."""
+def kernel_report(size: str, device: str, dtype, cache_len: int, filled: tuple[int, ...] = (2600, 8192)) -> str:
+    """perception.vlm.kernels against torch on one layer's shapes of `size`, each timed as a CUDA graph of 20 calls
+    (so launch gaps count as in the decoder): the matrix-vector products next to cuBLAS's (F.linear), in us and GB/s
+    of weights read, with the configuration the autotuner picked; the attention over a `cache_len` cache at the
+    `filled` lengths next to the decoder's torch attention. Max errors against float32 references."""
     import torch
     import torch.nn.functional as F
-    from transformers.models.qwen3_vl.modeling_qwen3_vl import apply_rotary_pos_emb
+    from triton.testing import do_bench_cudagraph
 
     project_on_path()
-    from perception.vlm.decoding import StaticDecoder, grouped_decode_attention
+    from perception.vlm import kernels
+    from perception.vlm.decoding import grouped_decode_attention
 
-    if max_cache_len % chunks:
-        raise ValueError(f"{max_cache_len=} is not a multiple of {chunks=}")
+    text = build_config(size).text_config
+    hidden, inner = text.hidden_size, text.intermediate_size
+    heads, kv_heads, dim = text.num_attention_heads, text.num_key_value_heads, text.head_dim
+    shapes = {"q+k+v": ((heads + 2 * kv_heads) * dim, hidden), "o": (hidden, heads * dim),
+              "gate+up": (2 * inner, hidden), "down": (hidden, inner)}
+    lines = [f"### kernels, {size} ({str(dtype).removeprefix('torch.')})", "",
+             "| op | shape | torch us | torch GB/s | kernel us | kernel GB/s | kernel config | max error (ref. max) |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
 
-    def fuse(modules) -> tuple[torch.Tensor, list[int]]:
-        if any(m.bias is not None for m in modules):
-            raise ValueError("fusing projections with biases is not implemented")
-        fused = torch.cat([m.weight.detach() for m in modules])
-        sizes = [m.weight.shape[0] for m in modules]
-        for module, view in zip(modules, fused.split(sizes), strict=True):
-            module.weight = torch.nn.Parameter(view, requires_grad=False)
-        return fused, sizes
+    def timed_us(call) -> float:
+        return do_bench_cudagraph(lambda: [call() for _ in range(20)], rep=200) * 1000 / 20
 
-    class FusedDecoder(StaticDecoder):
-        def __init__(self):
-            language_model = model.model.language_model
-            with torch.no_grad():
-                self.qkv = [fuse([l.self_attn.q_proj, l.self_attn.k_proj, l.self_attn.v_proj])
-                            for l in language_model.layers]
-                self.gate_up = [fuse([l.mlp.gate_proj, l.mlp.up_proj])[0] for l in language_model.layers]
-            super().__init__(model, max_cache_len, compile=compile)
-
-        def _decode_step(self, token, position, rope_delta, stops_from, stop_mask):
-            language_model = self.model.model.language_model
-            hidden = language_model.embed_tokens(token)
-            mrope = position + rope_delta
-            cos, sin = language_model.rotary_emb(hidden, torch.cat([mrope, mrope, mrope]).view(3, 1, 1))
-            slot = position.view(1)
-            visible = (torch.arange(self.max_cache_len, device=token.device) <= slot).view(1, 1, 1, -1)
-            for index, layer in enumerate(language_model.layers):
-                attention, (weight, sizes) = layer.self_attn, self.qkv[index]
-                query, key, value = F.linear(layer.input_layernorm(hidden), weight).split(sizes, dim=-1)
-                query = attention.q_norm(query.view(1, 1, -1, attention.head_dim)).transpose(1, 2)
-                key = attention.k_norm(key.view(1, 1, -1, attention.head_dim)).transpose(1, 2)
-                query, key = apply_rotary_pos_emb(query, key, cos, sin)
-                cached = self.cache.layers[index]
-                cached.keys.index_copy_(2, slot, key)
-                cached.values.index_copy_(2, slot, value.view(1, 1, -1, attention.head_dim).transpose(1, 2))
-                if chunks > 1:
-                    output, _ = split_cache_attention(query, cached.keys, cached.values, visible, attention.scaling,
-                                                      chunks)
-                else:
-                    output, _ = grouped_decode_attention(attention, query, cached.keys, cached.values, visible,
-                                                         scaling=attention.scaling)
-                hidden = hidden + attention.o_proj(output.reshape(1, 1, -1))
-                gate, up = F.linear(layer.post_attention_layernorm(hidden), self.gate_up[index]).chunk(2, dim=-1)
-                hidden = hidden + layer.mlp.down_proj(layer.mlp.act_fn(gate) * up)
-            logits = self.model.lm_head(language_model.norm(hidden))
-            blocked = stop_mask & (position < stops_from).view(1, 1, 1)
-            return logits.masked_fill(blocked, float("-inf")).argmax(-1)
-
-    return FusedDecoder()
+    with torch.inference_mode():
+        for name, (rows, columns) in shapes.items():
+            weight = torch.randn(rows, columns, device=device, dtype=dtype) * columns**-0.5
+            x = torch.randn(1, 1, columns, device=device, dtype=dtype)
+            y = kernels.gemv(x, weight)  # autotunes this shape
+            reference = F.linear(x.float(), weight.float())
+            error = f"{(y.float() - reference).abs().max().item():.3g} ({reference.abs().max().item():.3g})"
+            gigabytes = weight.numel() * weight.element_size() / 1e9
+            torch_us, kernel_us = timed_us(lambda: F.linear(x, weight)), timed_us(lambda: kernels.gemv(x, weight))
+            best = kernels._gemv_kernel.best_config
+            config = (f"{best.kwargs['BLOCK_N']}x{best.kwargs['BLOCK_K']} w{best.num_warps} s{best.num_stages}"
+                      if best else "?")
+            lines.append(f"| gemv {name} | {rows}x{columns} | {torch_us:.1f} | {gigabytes / torch_us * 1e6:.0f} | "
+                         f"{kernel_us:.1f} | {gigabytes / kernel_us * 1e6:.0f} | {config} | {error} |")
+        query = torch.randn(1, heads, 1, dim, device=device, dtype=dtype)
+        keys = torch.randn(1, kv_heads, cache_len, dim, device=device, dtype=dtype)
+        values = torch.randn(1, kv_heads, cache_len, dim, device=device, dtype=dtype)
+        for length in filled:
+            length = min(length, cache_len)
+            visible = (torch.arange(cache_len, device=device) < length).view(1, 1, 1, -1)
+            filled_now = torch.tensor([length], device=device)
+            output = kernels.decode_attention(query, keys, values, filled_now, dim**-0.5)
+            reference, _ = grouped_decode_attention(None, query.float(), keys.float(), values.float(), visible,
+                                                    scaling=dim**-0.5)
+            error = f"{(output.float() - reference.reshape(1, 1, -1)).abs().max().item():.3g}"
+            torch_us = timed_us(lambda: grouped_decode_attention(None, query, keys, values, visible,
+                                                                 scaling=dim**-0.5))
+            kernel_us = timed_us(lambda: kernels.decode_attention(query, keys, values, filled_now, dim**-0.5))
+            gigabytes = 2 * kv_heads * length * dim * keys.element_size() / 1e9  # the filled keys and values
+            lines.append(f"| attention | {length} of {cache_len} slots | {torch_us:.1f} | "
+                         f"{gigabytes / torch_us * 1e6:.0f} | {kernel_us:.1f} | {gigabytes / kernel_us * 1e6:.0f} | "
+                         f"{kernels.SPLIT_SLOTS}-slot slices | {error} |")
+    return "\n".join(lines) + "\n\n(GB/s: bytes the op must read (weights; filled cache) / time; torch attention "\
+        "reads the whole cache)\n"
 
 
 def profile_decode_steps(decoder, vocab_size: int, device: str, title: str, steps: int = 32) -> str:
@@ -480,16 +458,19 @@ def profile_decode_steps(decoder, vocab_size: int, device: str, title: str, step
             f"{busy_ms:.2f} ms, {len(kernels) / steps:.0f} kernels per step\n\n```\n{table}\n```\n")
 
 
-SPLIT_CHUNKS = 16  # "decoder+fused+split": cache slices for the attention's second matmul (512 slots of an 8192 cache)
 MODE_OPTIONS = {
     "sdpa": ("sdpa", {}),
     "eager": ("eager", {}),
     "static": ("sdpa", {"cache_implementation": "static", "disable_compile": True}),
     "static+compile": ("sdpa", {"cache_implementation": "static"}),  # transformers compiles the decode step on CUDA
-    "decoder": ("sdpa", {}),  # the agent backend's StaticDecoder: the whole step one CUDA graph (eager on CPU)
-    "decoder+sdpa": ("sdpa", {}),  # the same, attending through transformers' sdpa instead of its grouped heads
-    "decoder+fused": ("sdpa", {}),  # candidate: the step's own layer loop with fused projections, see fused_decoder
-    "decoder+fused+split": ("sdpa", {}),  # the same, its attention's second matmul split over the cache in 16
+    # the agent backend's StaticDecoder, the whole step one CUDA graph (eager on CPU), its step as "auto" picks it
+    # (Triton kernels on a GPU); then forced to each of its steps; "decoder+sdpa" is the "modules" step attending
+    # through transformers' sdpa (the decoder before its grouped-head attention)
+    "decoder": ("sdpa", {}),
+    "decoder+kernels": ("sdpa", {}),
+    "decoder+fused": ("sdpa", {}),
+    "decoder+modules": ("sdpa", {}),
+    "decoder+sdpa": ("sdpa", {}),
     "8bit": ("sdpa", {}),
     "4bit": ("sdpa", {}),
     "answer": ("sdpa", {}),  # the agent's backend, compile off (what the CPU/one-shot path runs)
@@ -527,7 +508,7 @@ def plan(sizes: list[str], quick: bool, modes: list[str] | None, sweep: tuple[in
     jobs = [Job(main, "sdpa", budget, extra_budgets=sweep), Job(main, "decoder", budget),
             Job(main, "answer+compile"), Job(main, "answer"), Job(main, "static+compile", budget)]
     if not quick:
-        jobs += [Job(main, mode, budget) for mode in ("decoder+fused", "decoder+fused+split", "decoder+sdpa")]
+        jobs += [Job(main, mode, budget) for mode in ("decoder+fused", "decoder+modules", "decoder+sdpa")]
         jobs += [Job(main, "eager", budget), Job(main, "static", budget)]
         jobs += [Job(main, "8bit", budget), Job(main, "4bit", budget)]
         jobs += [Job(size, "sdpa", budget) for size in others]
@@ -605,11 +586,8 @@ class Bench:
             torch._dynamo.reset()  # each decoder compiles afresh: several in one process would hit the recompile limit
             cache_tokens = int(job.mode.partition("@")[2] or STATIC_CACHE_TOKENS)
             compiled = self.device.startswith("cuda")
-            if mode.startswith("decoder+fused"):
-                chunks = SPLIT_CHUNKS if mode == "decoder+fused+split" else 1
-                decoder = fused_decoder(model, cache_tokens, compile=compiled, chunks=chunks)
-            else:
-                decoder = StaticDecoder(model, cache_tokens, compile=compiled)
+            step = {"decoder": "auto", "decoder+sdpa": "modules"}.get(mode, mode.removeprefix("decoder+"))
+            decoder = StaticDecoder(model, cache_tokens, compile=compiled, step=step)
             if mode == "decoder+sdpa":
                 model.set_attn_implementation({"text_config": "sdpa"})
         weight_bytes = decode_weight_bytes(model)
@@ -784,6 +762,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--results", type=Path, help="append a dated section with the table to this Markdown file")
     parser.add_argument("--json", type=Path, help="write the rows as JSON here")
     parser.add_argument("--profile", type=Path, help="decoder modes: append a kernel-time profile of decode steps here")
+    parser.add_argument("--kernels", type=Path, help="CUDA: append perception.vlm.kernels vs torch per --sizes here")
     args = parser.parse_args(argv)
     args.sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
     unknown = [s for s in args.sizes if s not in SIZES]
@@ -860,6 +839,18 @@ def main(argv: list[str] | None = None) -> list[Row]:
         f"command: {' '.join(['bench/gpu_model.py', *(argv if argv is not None else sys.argv[1:])])}",
     ]
     print("\n".join(header) + "\n\n" + render([]), flush=True)
+    if args.kernels and device.startswith("cuda"):
+        project_on_path()
+        from perception.vlm.transformers_backend import STATIC_CACHE_TOKENS
+
+        for size in args.sizes:
+            try:
+                report = kernel_report(size, device, dtype, STATIC_CACHE_TOKENS)
+            except Exception as error:  # the model rows still run
+                report = f"### kernels, {size}\n\nerror: {type(error).__name__}: {error}\n"
+            print(report, flush=True)
+            with args.kernels.open("a", encoding="utf-8") as out:
+                out.write(report + "\n")
     bench = Bench(args, device, dtype, gbps)
     rows: list[Row] = []
     started = time.perf_counter()

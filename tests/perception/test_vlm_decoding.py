@@ -12,7 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
-from perception.vlm import transformers_backend
+from perception.vlm import decoding, transformers_backend
 from perception.vlm.decoding import GROUPED_DECODE, StaticDecoder, grouped_decode_attention
 from perception.vlm.transformers_backend import TransformersQwen3VL
 from perception.vlm.types import ModelLoadError
@@ -54,10 +54,11 @@ def reference_reply(vlm, messages, new_tokens: int) -> str:
         return vlm.generate(messages, max_new_tokens=new_tokens).raw
 
 
+@pytest.mark.parametrize("step", ["fused", "modules"])  # "kernels": tests/perception/interpreted_kernels.py
 @pytest.mark.parametrize("question, images", [("what does TIC-101.HH mean", 1), ("compare the two screens", 2),
                                               ("text only, no screenshot", 0)])
-def test_static_decoder_gives_transformers_greedy_tokens(vlm, question, images):
-    decoder = StaticDecoder(vlm.model, 1024, compile=False)
+def test_static_decoder_gives_transformers_greedy_tokens(vlm, question, images, step):
+    decoder = StaticDecoder(vlm.model, 1024, compile=False, step=step)
     for prompt in (question, question + " and has it happened recently?"):  # one cache, two prompt lengths
         inputs = request(vlm, prompt, images)
         expected = reference(vlm, inputs, 21)
@@ -88,10 +89,11 @@ def test_static_decoder_keeps_stop_tokens_out_until_min_new_tokens(vlm, minimum)
 
 
 @pytest.mark.skipif(not (shutil.which("cc") or shutil.which("gcc")), reason="torch.compile on CPU needs a C compiler")
-def test_compiled_step_gives_the_same_tokens_and_compiles_once(vlm):
+@pytest.mark.parametrize("step", ["fused", "modules"])
+def test_compiled_step_gives_the_same_tokens_and_compiles_once(vlm, step):
     """The shipped GPU path compiles the step as one graph (fullgraph): a transformers change that breaks that, or
     makes the compiled step differ, fails here on CPU (where the CUDA-graph replay is left out)."""
-    decoder = StaticDecoder(vlm.model, 1024, compile=True)
+    decoder = StaticDecoder(vlm.model, 1024, compile=True, step=step)
     for prompt in ("what does TIC-101.HH mean", "and has it happened recently, in the last 30 days?"):
         inputs = request(vlm, prompt)
         assert decoder.generate(inputs, max_new_tokens=12, stop_ids=set()) == reference(vlm, inputs, 12)
@@ -222,3 +224,41 @@ def test_concurrent_requests_take_turns_on_the_one_kv_cache(vlm):
     with ThreadPoolExecutor(4) as pool:
         replies = list(pool.map(lambda q: fast.generate(ask(q), max_new_tokens=12).raw, questions))
     assert replies == expected
+
+
+def test_fused_weights_are_views_shared_by_every_decoder(vlm):
+    """Fusing costs no memory: the modules' weights become views of one tensor per layer, and a decoder rebuilt for
+    a longer cache reuses those tensors instead of copying the model again."""
+    first = StaticDecoder(vlm.model, 64, compile=False, step="fused")
+    layer, fused = vlm.model.model.language_model.layers[0], first.layers[0]
+    attention = layer.self_attn
+    assert attention.q_proj.weight.data_ptr() == fused.qkv.data_ptr()
+    assert attention.k_proj.weight.data_ptr() == fused.qkv[attention.q_proj.out_features:].data_ptr()
+    assert layer.mlp.up_proj.weight.data_ptr() == fused.gate_up[layer.mlp.gate_proj.out_features:].data_ptr()
+    second = StaticDecoder(vlm.model, 128, compile=False)
+    assert second.step == "fused"  # "auto" on a CPU without Triton's interpreter
+    assert all(a.qkv is b.qkv and a.gate_up is b.gate_up for a, b in zip(first.layers, second.layers, strict=True))
+
+
+def test_step_choice_falls_back_and_names_what_is_missing(vlm):
+    """A layer with a projection bias (or experts) can't be fused: "auto" uses transformers' layers, an explicit
+    fused step says why; the kernels need triton on a GPU (here: the CPU, no interpreter)."""
+    import copy
+    from types import SimpleNamespace
+
+    layer = copy.deepcopy(vlm.model.model.language_model.layers[0])
+    assert decoding.fusable(SimpleNamespace(layers=[layer]))
+    layer.self_attn.q_proj.bias = torch.nn.Parameter(torch.zeros(layer.self_attn.q_proj.out_features))
+    assert not decoding.fusable(SimpleNamespace(layers=[layer]))
+    del layer.mlp.gate_proj
+    assert not decoding.fusable(SimpleNamespace(layers=[layer]))
+    biased = SimpleNamespace(model=SimpleNamespace(language_model=SimpleNamespace(layers=[layer],
+                                                                                  parameters=layer.parameters)),
+                             config=vlm.model.config, device=torch.device("cpu"))
+    assert decoding.choose_step(biased) == "modules"
+    with pytest.raises(ValueError, match="step='fused' needs dense text layers .* has Qwen3VLTextMLP as its MLP"):
+        decoding.choose_step(biased, "fused")
+    with pytest.raises(ValueError, match=r"step='kernels' needs triton, .*\['cpu'\]"):
+        decoding.choose_step(vlm.model, "kernels")
+    with pytest.raises(ValueError, match="step='fast' is not one of auto, kernels, fused, modules"):
+        decoding.choose_step(vlm.model, "fast")
