@@ -140,30 +140,31 @@ def _(x, weight):
     return x.new_empty((*x.shape[:-1], weight.shape[0]))
 
 
+def _slice_shape(query: torch.Tensor, keys: torch.Tensor) -> tuple[int, int, int, int]:
+    """(kv_heads, slices, groups, D) of decode_attention_slices' outputs, for the op and its fake alike."""
+    _, kv_heads, cache_len, dim = keys.shape
+    return kv_heads, -(-cache_len // SPLIT_SLOTS), query.shape[1] // kv_heads, dim
+
+
 @torch.library.custom_op("hmi_agent::decode_attention", mutates_args=())
 def decode_attention_slices(query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, length: torch.Tensor,
                             scale: float) -> tuple[torch.Tensor, torch.Tensor]:
     """One token's attention, per cache slice. query (1, heads, 1, D); keys, values (1, kv_heads, cache, D) with the
     first `length` (a 1-element GPU tensor) slots filled -> per slice the normalised output (kv_heads, slices,
     groups, D) and log-sum-exp (kv_heads, slices, groups), float32; merge_slices combines them."""
-    _, kv_heads, cache_len, dim = keys.shape
-    groups = query.shape[1] // kv_heads
-    splits = triton.cdiv(cache_len, SPLIT_SLOTS)
-    out = torch.empty((kv_heads, splits, groups, dim), dtype=torch.float32, device=query.device)
-    lse = torch.empty((kv_heads, splits, groups), dtype=torch.float32, device=query.device)
+    kv_heads, splits, groups, dim = shape = _slice_shape(query, keys)
+    out = torch.empty(shape, dtype=torch.float32, device=query.device)
+    lse = torch.empty(shape[:3], dtype=torch.float32, device=query.device)
     _decode_attention_kernel[(kv_heads, splits)](
-        query.contiguous(), keys, values, length, out, lse, scale, cache_len, groups, SPLITS=splits,
+        query.contiguous(), keys, values, length, out, lse, scale, keys.shape[2], groups, SPLITS=splits,
         SPLIT=SPLIT_SLOTS, BLOCK_G=max(16, triton.next_power_of_2(groups)), D=dim)
     return out, lse
 
 
 @decode_attention_slices.register_fake
 def _(query, keys, values, length, scale):
-    _, kv_heads, cache_len, dim = keys.shape
-    splits = -(-cache_len // SPLIT_SLOTS)
-    groups = query.shape[1] // kv_heads
-    return (query.new_empty((kv_heads, splits, groups, dim), dtype=torch.float32),
-            query.new_empty((kv_heads, splits, groups), dtype=torch.float32))
+    shape = _slice_shape(query, keys)
+    return query.new_empty(shape, dtype=torch.float32), query.new_empty(shape[:3], dtype=torch.float32)
 
 
 def merge_slices(out: torch.Tensor, lse: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:

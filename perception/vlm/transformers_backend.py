@@ -24,8 +24,9 @@ DTYPES = ("auto", "bfloat16", "float16", "float32")
 COMPILE_MODES = ("auto", "on", "off")
 # KV-cache length the compiled decode step is built for. A static cache has one shape, so prompts up to this many
 # tokens (system + tools + two screenshots + history, plus the reply) never recompile; a longer one grows it once, in
-# steps of CACHE_STEP. Decode reads the whole cache every token: 8192 tokens of 4B KV are ~1.2 GB against ~8 GB of
-# weights, the price of never recompiling in front of an operator.
+# steps of CACHE_STEP. The decoder's Triton attention reads only the filled slots; its torch fallback reads the whole
+# cache every token (8192 tokens of 4B KV are ~1.2 GB against ~8 GB of weights), the price of never recompiling in
+# front of an operator.
 STATIC_CACHE_TOKENS = 8192
 CACHE_STEP = 2048
 
