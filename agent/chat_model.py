@@ -11,7 +11,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
@@ -20,6 +21,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from PIL import Image
 from pydantic import ConfigDict, Field
 
+from agent.recording import summarize_request
 from tools.registry import Tool
 
 OMITTED_IMAGE = "[earlier screenshot omitted]"
@@ -61,7 +63,11 @@ def _content(content: str | list, keep_image: Any) -> str | list[dict[str, Any]]
         if isinstance(block, str):
             items.append({"type": "text", "text": block})
         elif _is_image(block):
-            items.append({"type": "image", "image": _decode_image(block)} if keep_image(block) else {"type": "text", "text": OMITTED_IMAGE})
+            items.append(
+                {"type": "image", "image": _decode_image(block)}
+                if keep_image(block)
+                else {"type": "text", "text": OMITTED_IMAGE}
+            )
         elif block.get("type") == "text":
             items.append({"type": "text", "text": block["text"]})
     return items
@@ -77,7 +83,8 @@ def forget_old_images(messages: Sequence[BaseMessage], keep: int = KEPT_IMAGES) 
     text = {"type": "text", "text": OMITTED_IMAGE}
     return [
         m.model_copy(update={"content": [text if id(b) in dropped else b for b in m.content]})
-        if isinstance(m.content, list) and any(id(b) in dropped for b in m.content) else m
+        if isinstance(m.content, list) and any(id(b) in dropped for b in m.content)
+        else m
         for m in messages
     ]
 
@@ -102,7 +109,9 @@ def to_vlm_messages(messages: Sequence[BaseMessage], max_images: int = KEPT_IMAG
                 ]
             converted.append(entry)
         elif isinstance(message, ToolMessage):
-            converted.append({"role": "tool", "content": _content(message.content, keep), "tool_call_id": message.tool_call_id})
+            converted.append(
+                {"role": "tool", "content": _content(message.content, keep), "tool_call_id": message.tool_call_id}
+            )
         else:
             raise TypeError(f"unsupported message type {type(message).__name__}")
     return converted
@@ -134,20 +143,41 @@ class VLMChatModel(BaseChatModel):
         Qwen3-VL's template and is ignored."""
         return self.bind(tools=[tool_schema(t) for t in tools], **kwargs)
 
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+    def _generate(
+        self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any
+    ) -> ChatResult:
+        """`summarize=True`: the request's summary (agent.recording.summarize_request) comes back as
+        response_metadata["request"], or as the `request` attribute of the model's error, for the session record."""
         tools = kwargs.get("tools")
-        reply = self.vlm.generate(
-            to_vlm_messages(messages, self.max_images), tools, max_new_tokens=kwargs.get("max_new_tokens", self.max_new_tokens)
-        )
+        limit = {"time_limit_s": kwargs["time_limit_s"]} if kwargs.get("time_limit_s") is not None else {}
+        request = to_vlm_messages(messages, self.max_images)  # converted once: the model call and its record share it
+        summary = summarize_request(request, tools) if kwargs.get("summarize") else None
+        try:
+            reply = self.vlm.generate(
+                request,
+                tools,
+                max_new_tokens=kwargs.get("max_new_tokens", self.max_new_tokens),
+                **limit,
+            )
+        except Exception as e:
+            e.request = summary  # type: ignore[attr-defined]
+            raise
         stats = reply.stats
         message = AIMessage(
             content=reply.text,
-            tool_calls=[{"name": c.name, "args": c.arguments, "id": c.id, "type": "tool_call"} for c in reply.tool_calls],
+            tool_calls=[
+                {"name": c.name, "args": c.arguments, "id": c.id, "type": "tool_call"} for c in reply.tool_calls
+            ],
             usage_metadata={
                 "input_tokens": stats.input_tokens,
                 "output_tokens": stats.output_tokens,
                 "total_tokens": stats.input_tokens + stats.output_tokens,
             },
-            response_metadata={"model_name": self.vlm.model_id, "raw": reply.raw, "stats": stats.model_dump()},
+            response_metadata={
+                "model_name": self.vlm.model_id,
+                "raw": reply.raw,
+                "stats": stats.model_dump(),
+                **({"request": summary} if summary is not None else {}),
+            },
         )
         return ChatResult(generations=[ChatGeneration(message=message)])

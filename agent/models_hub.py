@@ -86,7 +86,9 @@ def list_models(cache: Path | None = None) -> list[CachedModel]:
     """The known Qwen3-VL choices (cached or not) followed by any other cached Qwen3-VL repos."""
     cached = _cached_repos(cache or cache_dir())
     rows = [cached.get(repo_id) or CachedModel(repo_id=repo_id, known=True, cached=False) for repo_id in KNOWN_MODELS]
-    rows += [m for repo_id, m in sorted(cached.items()) if repo_id not in KNOWN_MODELS and "qwen3-vl" in repo_id.lower()]
+    rows += [
+        m for repo_id, m in sorted(cached.items()) if repo_id not in KNOWN_MODELS and "qwen3-vl" in repo_id.lower()
+    ]
     return rows
 
 
@@ -99,7 +101,10 @@ def remote_revision(repo_id: str) -> str:
     """The hub's latest commit sha of `repo_id`; raises when the hub can't be reached (or offline mode is on)."""
     from huggingface_hub import HfApi
 
-    return HfApi().model_info(repo_id).sha
+    sha = HfApi().model_info(repo_id).sha
+    if sha is None:
+        raise ValueError(f"the hub gave no revision for {repo_id!r}")
+    return sha
 
 
 def check_update(repo_id: str, cache: Path | None = None) -> UpdateCheck:

@@ -11,6 +11,8 @@ How to work:
 - Look at the screenshot and the numbered element list (when given). Find the alarm tag the question is about.
 - Call alarm_definition(tag) for what the alarm means and the plant's recommended response, and \
 alarm_history(tag, since) for recent occurrences. Never invent definitions or history.
+- For procedures, repair steps or anything in the plant's manuals call search_manuals(query, tag) and cite the \
+document and page it returns. For a photographed nameplate, read its model number and call lookup_equipment(model).
 - Only click or type when the operator asks you to act on the screen. Target elements by their number \
 (element_id) when they are in the list, otherwise by x, y on the 0-1000 scale of the screenshot.
 - Finish by calling final_answer with what you found. Answer in the operator's language: {language_name}.
@@ -30,6 +32,15 @@ def observation(question: str | None, hints: str | None, on_screen: bool) -> str
     if hints:
         parts.append(f"Elements found on it, by number:\n{hints}")
     return "\n".join(parts)
+
+
+def region_view(box: tuple[int, int, int, int]) -> str:
+    """Says which image is which when the model is shown a region of the screen plus an overview."""
+    return (
+        f"The first image is a region of the screen (pixels {box[0]},{box[1]} to {box[2]},{box[3]}) around the alarm; "
+        "the second is the whole screen, downscaled, for orientation only. Positions (x, y on the 0-1000 scale) "
+        "refer to the first image."
+    )
 
 
 def unparsable_reply(error: str) -> str:

@@ -14,7 +14,7 @@ import json
 import os
 import uuid
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +53,7 @@ def request_hash(summary: dict[str, Any]) -> str:
 
 def new_session_id(kind: str = "", now: datetime | None = None) -> str:
     """UTC start time to the millisecond first, so listing folders by name lists sessions in start order."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     return f"{now:%Y%m%d-%H%M%S}.{now.microsecond // 1000:03d}-{kind + '-' if kind else ''}{uuid.uuid4().hex[:6]}"
 
 
@@ -67,6 +67,16 @@ class SessionRecorder:
         self.manifest: dict[str, Any] = {"version": FORMAT_VERSION, "id": self.id, "events": [], "frames": []}
         self._last_frame: tuple[str, str] | None = None  # (png sha, file) so a re-grabbed still photo is stored once
 
+    @classmethod
+    def reopen(cls, session_dir: Path) -> SessionRecorder:
+        """Continues an existing session (an approval decided after its run context was evicted or the service
+        restarted): later events are appended to its manifest."""
+        session_dir = Path(session_dir)
+        recorder = cls.__new__(cls)
+        recorder.manifest = load_manifest(session_dir)
+        recorder.id, recorder.dir, recorder._last_frame = recorder.manifest["id"], session_dir, None
+        return recorder
+
     def start(self, *, question: str, thread_id: str, language: str, model_id: str, settings: dict[str, Any]) -> None:
         self.manifest.update(
             question=question,
@@ -74,7 +84,7 @@ class SessionRecorder:
             language=language,
             model_id=model_id,
             settings=settings,
-            started_at=datetime.now(timezone.utc).isoformat(),
+            started_at=datetime.now(UTC).isoformat(),
         )
         self._write()
 
@@ -93,11 +103,28 @@ class SessionRecorder:
         self._event("frame", step=step, node=node, file=name)
         return name
 
+    def view(self, *, step: int, view: dict[str, Any]) -> None:
+        """The region of the last frame the model was shown (perception/view.py): its coordinates are on it."""
+        self._event("view", step=step, view=view)
+
     def model_call(
-        self, *, step: int, summary: dict[str, Any], raw: str | None, stats: dict | None, error: str | None, seconds: float
+        self,
+        *,
+        step: int,
+        summary: dict[str, Any],
+        raw: str | None,
+        stats: dict | None,
+        error: str | None,
+        seconds: float,
     ) -> None:
         self._event(
-            "model", step=step, request=summary, request_sha256=request_hash(summary), raw=raw, stats=stats, error=error,
+            "model",
+            step=step,
+            request=summary,
+            request_sha256=request_hash(summary),
+            raw=raw,
+            stats=stats,
+            error=error,
             seconds=round(seconds, 4),
         )
 
@@ -118,18 +145,58 @@ class SessionRecorder:
             image = f"tool-{len(self.manifest['events']) + 1:03d}.png"
             (self.dir / image).write_bytes(result.image)
         self._event(
-            "tool", step=step, name=name, arguments=arguments, output=result.output, error=result.error, image=image,
-            planned=planned, executed=executed, approved_by=approved_by, seconds=round(seconds, 4),
+            "tool",
+            step=step,
+            name=name,
+            arguments=arguments,
+            output=result.output,
+            error=result.error,
+            image=image,
+            planned=planned,
+            executed=executed,
+            approved_by=approved_by,
+            seconds=round(seconds, 4),
+            **({"citations": [asdict(c) for c in result.citations]} if result.citations else {}),
         )
 
-    def approval(self, *, step: int, planned: dict, decision: Any, operator: str) -> None:
-        self._event("approval", step=step, planned=planned, decision=decision, operator=operator)
+    def approval(
+        self,
+        *,
+        step: int,
+        planned: dict,
+        decision: Any,
+        operator: str,
+        note: str | None = None,
+        approval_id: str | None = None,
+    ) -> None:
+        """`operator`: who decided, as the service authenticated them; `note`: what the request said, unverified."""
+        self._event(
+            "approval",
+            step=step,
+            planned=planned,
+            decision=decision,
+            operator=operator,
+            note=note,
+            approval_id=approval_id,
+        )
+
+    def draft(
+        self, *, step: int, answer: dict[str, Any], lookups: list[dict[str, Any]], model_notes: list[str] | None
+    ) -> None:
+        """The screen parser's draft answer and the tool calls it made (with their data: replay composes it again);
+        `model_notes`: why there was no model (the draft was the answer), None when a model followed."""
+        self._event("draft", step=step, answer=answer, lookups=lookups, model_notes=model_notes)
 
     def node(self, name: str, *, step: int, seconds: float) -> None:
         self._event("node", step=step, name=name, seconds=round(seconds, 4))
 
     def finish(self, answer: dict[str, Any], *, steps: int) -> None:
-        self.manifest.update(answer=answer, steps=steps, finished_at=datetime.now(timezone.utc).isoformat())
+        self.manifest.update(answer=answer, steps=steps, finished_at=datetime.now(UTC).isoformat())
+        self._write()
+
+    def fail(self, error: str) -> None:
+        """The question ended with an error instead of an answer (model server down, screen gone, ...)."""
+        self.manifest.update(error=error[:2000], finished_at=datetime.now(UTC).isoformat())
         self._write()
 
     def _event(self, kind: str, **fields: Any) -> None:

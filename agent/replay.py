@@ -12,25 +12,27 @@ import json
 import tempfile
 import warnings
 from collections import defaultdict, deque
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from langgraph.checkpoint.memory import InMemorySaver
-from PIL import Image
 from pydantic import BaseModel, Field
 
+from agent.answer import Answer
 from agent.graph import ACTION_TOOLS
 from agent.recording import load_manifest, request_hash, summarize_request
+from agent.replay_draft import RecordedDraft
 from agent.runner import HmiAgent
 from agent.scripted import reply_from_raw
+from agent.session_files import check_agent_manifest, confined, session_image
 from agent.settings import Settings
 from agent.tool_binding import FINAL_ANSWER
 from perception.frames import Frame, ScreenGeometry
 from perception.vlm.types import GenerationStats, ModelOutputError, VLMReply
 from tools.actions import ActionRecord, PlannedAction, ScreenActions
 from tools.registry import Tool
-from tools.result import ToolResult
+from tools.result import Citation, ToolResult
 
 
 class ReplayMismatch(BaseModel):
@@ -78,8 +80,9 @@ class _Log:
         self.mismatches.append(ReplayMismatch(kind=kind, step=step, detail=detail))
 
     def result_of(self, event: dict[str, Any]) -> ToolResult:
-        image = (self.dir / event["image"]).read_bytes() if event.get("image") else None
-        return ToolResult(output=event["output"], error=event["error"], image=image)
+        image = confined(self.dir, event["image"]).read_bytes() if event.get("image") else None
+        citations = tuple(Citation(**c) for c in event.get("citations") or ())
+        return ToolResult(output=event["output"], error=event["error"], image=image, citations=citations)
 
 
 class RecordedModel:
@@ -88,7 +91,15 @@ class RecordedModel:
     def __init__(self, log: _Log, model_id: str):
         self.log, self.model_id = log, model_id
 
-    def generate(self, messages: list[dict], tools: list[dict] | None = None, *, max_new_tokens: int = 512) -> VLMReply:
+    def generate(
+        self,
+        messages: list[dict],
+        tools: list[dict] | None = None,
+        *,
+        max_new_tokens: int = 512,
+        time_limit_s: float | None = None,
+    ) -> VLMReply:
+        """The recorded reply to this request (`time_limit_s` never binds: nothing is generated)."""
         if not self.log.models:
             raise PromptDrift("the agent asked the model more often than the recording did")
         event = self.log.models.popleft()
@@ -109,7 +120,10 @@ def prompt_diff(recorded: dict[str, Any], replayed: dict[str, Any], limit: int =
     lines = difflib.unified_diff(
         json.dumps(recorded, indent=1, ensure_ascii=False).splitlines(),
         json.dumps(replayed, indent=1, ensure_ascii=False).splitlines(),
-        "recorded", "replayed", lineterm="", n=2,
+        "recorded",
+        "replayed",
+        lineterm="",
+        n=2,
     )
     out = list(lines)
     return "\n".join(out[:limit] + ([f"... {len(out) - limit} more diff lines"] if len(out) > limit else []))
@@ -126,9 +140,9 @@ class RecordedFrames:
             self.log.mismatch("frames", None, "the agent looked at the screen more often than recorded")
             return self.last
         info = self.log.frame_info[self.log.frames.popleft()["file"]]
-        with Image.open(self.log.dir / info["file"]) as image:
-            geometry = ScreenGeometry(**info["geometry"]) if info["geometry"] else None
-            self.last = Frame(image.convert("RGB"), info["source"], datetime.now(timezone.utc), geometry)
+        geometry = ScreenGeometry(**info["geometry"]) if info["geometry"] else None
+        image = session_image(self.log.dir, info["file"])
+        self.last = Frame(image, info["source"], datetime.now(UTC), geometry)
         return self.last
 
 
@@ -145,7 +159,9 @@ class RecordedTool(Tool):
             return ToolResult(error=f"{self.name} has no recorded result")
         event = queue.popleft()
         if event["arguments"] != arguments:
-            self.log.mismatch("tool", event["step"], f"{self.name} arguments {arguments} != recorded {event['arguments']}")
+            self.log.mismatch(
+                "tool", event["step"], f"{self.name} arguments {arguments} != recorded {event['arguments']}"
+            )
         return self.log.result_of(event)
 
 
@@ -156,8 +172,10 @@ class RecordedAlarmTools:
         from storage.db import open_database
         from tools.alarms import AlarmTools
 
-        self._tools = [RecordedTool(t.name, t.description, t.args_model, t.function, log=log)
-                       for t in AlarmTools(open_database("sqlite://")).tools()]
+        self._tools = [
+            RecordedTool(t.name, t.description, t.args_model, t.function, log=log)
+            for t in AlarmTools(open_database("sqlite://")).tools()
+        ]
 
     def tools(self) -> list[Tool]:
         return self._tools
@@ -179,7 +197,9 @@ class ReplayActions(ScreenActions):
         if planned != event["planned"]:
             changed = {k: (event["planned"].get(k), v) for k, v in planned.items() if event["planned"].get(k) != v}
             self.log.mismatch("action", event["step"], f"{action.kind} differs (recorded, replayed): {changed}")
-        self.history.append(ActionRecord(time=self.clock(), action=action, mode=self.mode, outcome="replayed", approved_by=approved_by))
+        self.history.append(
+            ActionRecord(time=self.clock(), action=action, mode=self.mode, outcome="replayed", approved_by=approved_by)
+        )
         return self.log.result_of(event)
 
 
@@ -189,23 +209,36 @@ def replay_session(session_dir: str | Path, *, strict: bool = False) -> ReplayRe
     manifest = load_manifest(session_dir)
     if manifest.get("kind") == "routine":
         raise ValueError(f"{session_dir} is a routine run, not an agent session: replay it with `hmi-agent routine`")
+    check_agent_manifest(manifest, session_dir)
     log = _Log(manifest, session_dir, strict)
     recorded = manifest["settings"]
     with tempfile.TemporaryDirectory(prefix="hmi-replay-") as scratch:
         settings = Settings(
-            data_dir=Path(scratch), record_sessions=False, screen_parse=recorded["screen_parse"],
-            max_steps=recorded["max_steps"], max_seconds=recorded["max_seconds"], max_retries=recorded["max_retries"],
-            max_new_tokens=recorded["max_new_tokens"], change_threshold=recorded["change_threshold"],
+            data_dir=Path(scratch),
+            record_sessions=False,
+            screen_parse=recorded["screen_parse"],
+            max_steps=recorded["max_steps"],
+            max_seconds=recorded["max_seconds"],
+            max_retries=recorded["max_retries"],
+            max_new_tokens=recorded["max_new_tokens"],
+            change_threshold=recorded["change_threshold"],
             action_mode=recorded["action_mode"],
+            **_view_settings(recorded),
         )
         frames = RecordedFrames(log)
         size = tuple(recorded["screen_size"]) if recorded.get("screen_size") else None
+        draft = RecordedDraft(manifest, log.mismatch)
         agent = HmiAgent(
-            settings, model=RecordedModel(log, manifest["model_id"]), checkpointer=InMemorySaver(), screen_source=frames,
-            alarm_tools=RecordedAlarmTools(log), actions=ReplayActions(log, mode=recorded["action_mode"], screen_size=size),
+            settings,
+            **draft.agent_kwargs(RecordedModel(log, manifest["model_id"])),
+            checkpointer=InMemorySaver(),
+            screen_source=frames,
+            alarm_tools=RecordedAlarmTools(log),
+            actions=ReplayActions(log, mode=recorded["action_mode"], screen_size=size),
         )
         try:
             run = _replay_run(agent, manifest, frames, log)
+            draft.check(_draft_of(agent, run.thread_id))
         except PromptDrift as e:
             log.mismatch("prompt", None, str(e))
             return _report(manifest, log, steps=0, answer=None)
@@ -219,6 +252,17 @@ def replay_session(session_dir: str | Path, *, strict: bool = False) -> ReplayRe
     return _report(manifest, log, steps=run.steps, answer=answer)
 
 
+def _view_settings(recorded: dict[str, Any]) -> dict[str, Any]:
+    """The view the session was recorded with (`auto` was settled for its device); before views: the full screen."""
+    view = recorded.get("view") or {"mode": "full"}
+    return {"view": view["mode"], **{k: view[k] for k in ("min_pixels", "max_pixels") if k in view}}
+
+
+def _draft_of(agent: HmiAgent, thread_id: str) -> dict[str, Any] | None:
+    draft = agent.graph.get_state({"configurable": {"thread_id": thread_id}}).values.get("draft")
+    return Answer.model_validate(draft).model_dump(mode="json") if draft else None
+
+
 def _replay_run(agent: HmiAgent, manifest: dict[str, Any], frames: RecordedFrames, log: _Log):
     image = None
     if not manifest["settings"]["live_source"]:  # a photo: the agent looks at it once, as recorded
@@ -226,7 +270,9 @@ def _replay_run(agent: HmiAgent, manifest: dict[str, Any], frames: RecordedFrame
     run = agent.ask(manifest["question"], image=image, authorised=manifest["settings"]["authorised"])
     while run.pending_action is not None:
         if not log.approvals:
-            log.mismatch("action", run.steps, f"an approval was asked for {run.pending_action.reason} but none was recorded")
+            log.mismatch(
+                "action", run.steps, f"an approval was asked for {run.pending_action.reason} but none was recorded"
+            )
             break
         approval = log.approvals.popleft()
         run = agent.resume(run.thread_id, approval["decision"], operator=approval["operator"])
@@ -235,6 +281,11 @@ def _replay_run(agent: HmiAgent, manifest: dict[str, Any], frames: RecordedFrame
 
 def _report(manifest: dict[str, Any], log: _Log, *, steps: int, answer: dict | None) -> ReplayReport:
     return ReplayReport(
-        session=manifest["id"], question=manifest["question"], ok=not log.mismatches, steps=steps,
-        recorded_steps=manifest.get("steps", 0), mismatches=log.mismatches, answer=answer,
+        session=manifest["id"],
+        question=manifest["question"],
+        ok=not log.mismatches,
+        steps=steps,
+        recorded_steps=manifest.get("steps", 0),
+        mismatches=log.mismatches,
+        answer=answer,
     )

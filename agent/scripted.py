@@ -30,7 +30,15 @@ class ScriptedModel:
         self.repeat_last = repeat_last
         self.requests: list[dict[str, Any]] = []  # {"messages", "tools", "max_new_tokens"} per call
 
-    def generate(self, messages: list[dict], tools: list[dict] | None = None, *, max_new_tokens: int = 512) -> VLMReply:
+    def generate(
+        self,
+        messages: list[dict],
+        tools: list[dict] | None = None,
+        *,
+        max_new_tokens: int = 512,
+        time_limit_s: float | None = None,
+    ) -> VLMReply:
+        """The next scripted reply; it comes at once, so `time_limit_s` never binds."""
         self.requests.append({"messages": messages, "tools": tools, "max_new_tokens": max_new_tokens})
         index = len(self.requests) - 1
         if index >= len(self.replies) and not self.repeat_last:
@@ -47,6 +55,11 @@ def reply_from_raw(raw: str) -> VLMReply:
         e.raw = raw
         raise
     stats = GenerationStats(
-        input_tokens=0, vision_tokens=0, output_tokens=len(raw.split()), time_to_first_token_s=0.0, total_s=0.0, tokens_per_s=0.0
+        input_tokens=0,
+        vision_tokens=0,
+        output_tokens=len(raw.split()),
+        time_to_first_token_s=0.0,
+        total_s=0.0,
+        tokens_per_s=0.0,
     )
     return VLMReply(text=text, tool_calls=calls, raw=raw, stats=stats)

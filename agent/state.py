@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any, Callable, TypedDict
+from typing import TYPE_CHECKING, Annotated, Any, TypedDict
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 
 from agent.chat_model import KEPT_IMAGES, forget_old_images
+from perception.view import ViewSetting
 
 if TYPE_CHECKING:
-    from langchain_core.language_models import BaseChatModel
+    from langchain_core.runnables import Runnable
 
     from agent.recording import SessionRecorder
     from perception.capture import ChangeGate
@@ -44,29 +46,34 @@ class AgentState(TypedDict, total=False):
     limit_reason: str | None  # "steps" | "time" | "retries"
     pending: list[dict[str, Any]]  # live actions awaiting approval: {tool_call_id, name, arguments, planned}
     evidence: list[dict[str, Any]]  # Evidence (model_dump) gathered for the current question
+    draft: dict[str, Any] | None  # the screen parser's draft Answer (model_dump) of the current question
+    draft_only: bool  # no model: the draft is the answer
 
 
 @dataclass
 class RunContext:
     """Everything a run needs that is not thread state: the model, the tools, where frames come from, the recorder."""
 
-    model: "BaseChatModel"  # already bound to the tool schemas below
-    tools: dict[str, "Tool"]  # by name: data tools, actions, final_answer
+    model: Runnable | None  # the chat model bound to the tool schemas below; None: no model, the draft answers
+    tools: dict[str, Tool]  # by name: data tools, actions, final_answer
     tool_schemas: list[dict[str, Any]]
-    actions: "ScreenActions"
-    grab: Callable[[], "Frame"]  # the next frame of this run (screen capture, a file, a recording)
+    actions: ScreenActions
+    grab: Callable[[], Frame]  # the next frame of this run (screen capture, a file, a recording)
     live_source: bool  # False for photos/files: re-capturing shows nothing new
-    gate: "ChangeGate"
+    gate: ChangeGate
     parse: Callable[[Any], Any] | None  # PIL image -> ScreenParse, or None when screen parsing is off
     max_steps: int
     max_seconds: float
     max_retries: int
-    max_images: int = KEPT_IMAGES  # the thread state keeps no more than KEPT_IMAGES screenshots either
     authorised: bool = False
     settle_seconds: float = 0.3  # wait for the screen to redraw after a live action before re-capturing
-    recorder: "SessionRecorder | None" = None
+    recorder: SessionRecorder | None = None
     clock: Callable[[], float] = time.time
     # the frame and screen parse the model is currently looking at
-    frame: "Frame | None" = None
+    frame: Frame | None = None
     screen: Any = None
     timings: dict[str, float] = field(default_factory=dict)  # seconds per node (and "model") for benches
+    drafts: bool = False  # compose the parser's draft answer before the model's turns (agent/draft.py)
+    draft_lookup: Callable[[str, dict], Any] | None = None  # (tool name, arguments) -> ToolResult, for the draft
+    model_notes: list[str] = field(default_factory=list)  # why there is no model and how to install one
+    view: ViewSetting | None = None  # what the model is shown of each frame (perception/view.py); None: full screen

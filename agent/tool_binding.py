@@ -31,8 +31,12 @@ def final_answer(
         element_ids: Numbers of the screen elements the answer rests on.
     """
     arguments = dict(
-        on_screen=on_screen, alarm_tag=alarm_tag, meaning=meaning, recent_history=recent_history,
-        recommended_action=recommended_action, element_ids=element_ids or [],
+        on_screen=on_screen,
+        alarm_tag=alarm_tag,
+        meaning=meaning,
+        recent_history=recent_history,
+        recommended_action=recommended_action,
+        element_ids=element_ids or [],
     )
     return ToolResult(output="Answer given to the operator.", data=arguments)
 

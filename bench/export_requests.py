@@ -33,8 +33,8 @@ def capture(session_dir: Path) -> list[dict[str, Any]]:
     calls: list[dict[str, Any]] = []
     recorded_generate = RecordedModel.generate
 
-    def capturing(self, messages, tools=None, *, max_new_tokens=512):
-        reply = recorded_generate(self, messages, tools, max_new_tokens=max_new_tokens)
+    def capturing(self, messages, tools=None, *, max_new_tokens=512, **limits):
+        reply = recorded_generate(self, messages, tools, max_new_tokens=max_new_tokens, **limits)
         calls.append({"messages": messages, "tools": tools, "reply": reply.raw, "max_new_tokens": max_new_tokens})
         return reply
 
@@ -85,6 +85,8 @@ def export(out_dir: Path = OUT_DIR) -> dict[str, Any]:
         nodes = [e["seconds"] for e in load_manifest(folder)["events"] if e["kind"] == "node"]
         agent_seconds[name] = round(sum(nodes), 3)
     out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in set(out_dir.glob("screen-*.png")) - {out_dir / name for name in images}:
+        stale.unlink()  # a screenshot no recorded request shows any more
     for name, data in images.items():
         (out_dir / name).write_bytes(data)
     document = {"about": "model requests of recorded sessions, exported by bench/export_requests.py",

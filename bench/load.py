@@ -68,7 +68,7 @@ def start_server(settings: Settings, model_seconds: float) -> tuple[uvicorn.Serv
     from storage.db import open_database
     from tools.alarms import AlarmTools
 
-    app = create_app(settings, model=TimedScript(model_seconds), alarm_tools=AlarmTools(open_database(settings.db_url)), with_ui=False)
+    app = create_app(settings, model=TimedScript(model_seconds), alarm_tools=AlarmTools(open_database(settings.db_url)))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -39,7 +39,7 @@ else
 fi
 
 PYTHON=$python bash deploy/setup.sh
-[[ $quant == none ]] || .venv/bin/python -m pip install -q -e ".[quant]"
+[[ $quant == none ]] || .venv/bin/python -m pip install -q --constraint deploy/constraints.txt -e ".[quant]"  # quant itself is unpinned
 
 pull_args=("$size")
 (( thinking )) && pull_args+=(--thinking)

@@ -1,12 +1,26 @@
 #!/usr/bin/env bash
 # Sets up hmi-agent in ./.venv: system packages (when run as root on Debian/Ubuntu) and Python packages.
-#   bash deploy/setup.sh          # runtime: agent, OCR, web UI
-#   bash deploy/setup.sh --dev    # + test tools, virtual screen, Chromium, PostgreSQL
+#   bash deploy/setup.sh                        # runtime: agent, OCR, web UI
+#   bash deploy/setup.sh --dev                  # + test tools, virtual screen, Chromium, PostgreSQL
+#   bash deploy/setup.sh --wheelhouse DIR       # offline: Python packages only from DIR (deploy/wheelhouse.sh)
+# Python packages are installed at the versions the tests passed with: deploy/constraints.txt (deploy/lock.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 dev=0
-[[ "${1:-}" == "--dev" ]] && dev=1
+wheelhouse=""
+while (( $# )); do
+    case "$1" in
+        --dev) dev=1 ;;
+        --wheelhouse) wheelhouse=${2:?"--wheelhouse needs a folder"}; shift ;;
+        *) echo "setup: unknown option '$1' (use --dev, --wheelhouse DIR)" >&2; exit 2 ;;
+    esac
+    shift
+done
+if [[ -n $wheelhouse && ! -d $wheelhouse ]]; then
+    echo "setup: wheelhouse '$wheelhouse' is not a folder" >&2
+    exit 2
+fi
 
 apt_packages=(python3-tk fonts-noto-cjk)
 (( dev )) && apt_packages+=(xvfb xauth xdotool scrot x11-utils chromium postgresql)
@@ -25,10 +39,13 @@ fi
 
 python=${PYTHON:-python3}
 [[ -x .venv/bin/python ]] || "$python" -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip
+pip_from=(--constraint deploy/constraints.txt)
+[[ -n $wheelhouse ]] && pip_from+=(--no-index --find-links "$wheelhouse")
+.venv/bin/python -m pip install -q "${pip_from[@]}" --upgrade pip
 extras="ocr,ui"
 (( dev )) && extras="dev"
-# torch==2.13.0 first: a CPU wheel of it is on our build boxes, and pinning it keeps pip from pulling a CUDA build.
-.venv/bin/python -m pip install -q "torch==2.13.0" || .venv/bin/python -m pip install -q "torch>=2.5,<2.14"
-.venv/bin/python -m pip install -q -e ".[${extras}]"
+if ! .venv/bin/python -m pip install -q "${pip_from[@]}" -e ".[${extras}]"; then
+    echo "setup: pip could not install the locked set; if pyproject.toml's dependencies changed, install them and re-run deploy/lock.sh" >&2
+    exit 1
+fi
 echo "setup: done ($(.venv/bin/python -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__)'))"

@@ -1,7 +1,15 @@
 #!/usr/bin/env bash
 # Runs the test suite with the services it needs: a PostgreSQL server (when installed) for the storage suite.
+#   bash deploy/test.sh                        # everything (what CI runs)
+#   bash deploy/test.sh --quick [PYTEST ARGS]  # the inner loop: leaves out tests marked slow, stops at the first failure
+#   bash deploy/test.sh tests/storage -q       # any other arguments go to pytest
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if [[ "${1:-}" == "--quick" ]]; then
+    shift
+    set -- -m "not slow" -x -q "$@"
+fi
 
 if [[ -z "${HMI_AGENT_TEST_POSTGRES_URL:-}" ]] && command -v pg_ctlcluster >/dev/null && [[ $(id -u) -eq 0 ]]; then
     version=$(ls /usr/lib/postgresql | sort -n | tail -1)

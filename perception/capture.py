@@ -8,14 +8,15 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 from pydantic import BaseModel, computed_field
 
-from perception.frames import Frame, ScreenGeometry, rgb_image
+from perception.frames import Frame, ScreenGeometry
+from perception.images import DEFAULT_LIMITS, ImageLimits, ImageRejected, open_image
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 
@@ -72,39 +73,38 @@ class ScreenSource:
             height=area["height"],
             scale=shot.width / area["width"],
         )
-        return Frame(image=image, source=source, captured_at=datetime.now(timezone.utc), geometry=geometry)
+        return Frame(image=image, source=source, captured_at=datetime.now(UTC), geometry=geometry)
 
 
-def load_image(path: Path) -> Image.Image:
-    """Opens a PNG/JPEG/... as upright RGB (EXIF orientation of phone photos applied); clear error otherwise."""
+def load_image(path: Path, limits: ImageLimits = DEFAULT_LIMITS) -> Image.Image:
+    """Opens a PNG/JPEG/... as upright RGB (EXIF orientation of phone photos applied), within `limits`; a one-line
+    FrameSourceError otherwise."""
     path = Path(path)
     if not path.is_file():
         raise FrameNotFoundError(f"image file not found: {path}")
     try:
-        with Image.open(path) as opened:
-            image = ImageOps.exif_transpose(opened)
-            image.load()  # decode now: truncated files fail here, not later in the model
-    except (UnidentifiedImageError, OSError, SyntaxError) as e:
-        raise FrameSourceError(f"cannot read {path} as an image: {e}") from e
-    return rgb_image(image)
+        return open_image(path, limits)
+    except ImageRejected as e:
+        raise FrameSourceError(f"cannot read {path} as an image: it is {e}") from None
 
 
-def _file_frame(path: Path) -> Frame:
-    image = load_image(path)
-    captured_at = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)  # recordings: when the frame was saved
+def _file_frame(path: Path, limits: ImageLimits = DEFAULT_LIMITS) -> Frame:
+    image = load_image(path, limits)
+    captured_at = datetime.fromtimestamp(path.stat().st_mtime, UTC)  # recordings: when the frame was saved
     return Frame(image=image, source=f"file:{path}", captured_at=captured_at)
 
 
 class FileSource:
     """One image file (screenshot or phone photo of a panel); every grab returns it. Not on this screen: no geometry."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, limits: ImageLimits = DEFAULT_LIMITS):
         self.path = Path(path)
+        self.limits = limits
         if not self.path.is_file():
             raise FrameNotFoundError(f"image file not found: {self.path}")
 
     def grab(self) -> Frame:
-        return _file_frame(self.path)
+        return _file_frame(self.path, self.limits)
 
 
 def _natural_key(path: Path) -> list:

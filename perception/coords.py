@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TypeVar
 
 from perception.frames import Frame
+
+N = TypeVar("N", int, float)  # a point or box keeps its number type through _ordered
 
 MODEL_SCALE = 1000
 
@@ -19,7 +22,7 @@ def _check(coords: Sequence[float]) -> None:
         raise ValueError(f"expected a point (x, y) or a box (x1, y1, x2, y2), got {len(coords)} values: {coords!r}")
 
 
-def _ordered(values: list[float]) -> list[float]:
+def _ordered(values: list[N]) -> list[N]:
     if len(values) == 4:
         x1, y1, x2, y2 = values
         return [min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)]

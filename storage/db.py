@@ -101,7 +101,7 @@ def make_engine(url: str) -> Engine:
 def _create_engine(parsed: URL) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         in_memory = parsed.database in (None, "", ":memory:")
-        if not in_memory:
+        if parsed.database and not in_memory:
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed, poolclass=StaticPool) if in_memory else create_engine(parsed)
         event.listen(engine, "connect", _tune_sqlite)

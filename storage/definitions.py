@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 from sqlalchemy import select
 
+from storage import safe_yaml
 from storage.db import Database
 from storage.models import AlarmDefinition
 from storage.rows import (
@@ -25,13 +26,17 @@ from storage.rows import (
     parse_optional_float,
     parse_priority,
 )
+from storage.safe_yaml import BoundedSafeLoader
+from storage.tags import row_problem
 from storage.timeutil import parse_duration
 
 TEXT_COLUMNS = (
     "description", "description_zh", "area", "equipment", "probable_cause", "probable_cause_zh",
     "consequence", "consequence_zh", "corrective_action", "corrective_action_zh", "units",
+    "procedure_document", "procedure_heading",
 )  # fmt: skip
-DEFINITION_COLUMNS = ("tag", "condition", "priority", "response_time", "setpoint", *TEXT_COLUMNS)
+MAX_DEFINITIONS_BYTES = 64 * 1024 * 1024  # a master alarm database of 100k alarms is about 50 MB of YAML
+DEFINITION_COLUMNS = ("tag", "condition", "priority", "response_time", "setpoint", "procedure_page", *TEXT_COLUMNS)
 
 
 def parse_definition(cells: dict[str, Any]) -> dict[str, Any]:
@@ -51,8 +56,19 @@ def parse_definition(cells: dict[str, Any]) -> dict[str, Any]:
         priority=parse_priority(text.get("priority", "")),
         response_time_s=_response_seconds(text.get("response_time", "")),
         setpoint=parse_optional_float(text.get("setpoint", ""), "setpoint"),
+        procedure_page=_procedure_page(text.get("procedure_page", "")),
     )
     return row
+
+
+def _procedure_page(text: str) -> int | None:
+    """The page of the procedure document (1 = first page), or None when the cell is empty."""
+    cleaned = text.strip()
+    if not cleaned:
+        return None
+    if not cleaned.isdigit() or int(cleaned) < 1:
+        raise ValueError(f"procedure_page {text!r} is not a page number (1, 2, ...)")
+    return int(cleaned)
 
 
 def _response_seconds(text: str) -> int | None:
@@ -86,14 +102,17 @@ def _csv_items(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         if "tag" not in reader.fieldnames:
             yield 1, {"": f"header {reader.fieldnames!r} has no 'tag' column"}
             return
-        for row in reader:
-            if None in row:
-                yield reader.line_num, {"": "more cells than the header"}
-            elif any((v or "").strip() for v in row.values()):
-                yield reader.line_num, row
+        try:
+            for row in reader:
+                if None in row:
+                    yield reader.line_num, {"": "more cells than the header"}
+                elif any((v or "").strip() for v in row.values()):
+                    yield reader.line_num, row
+        except csv.Error as e:  # a cell beyond csv's field size limit
+            yield reader.line_num + 1, {"": f"unreadable CSV: {e}"}
 
 
-class _LineLoader(yaml.SafeLoader):
+class _LineLoader(BoundedSafeLoader):
     """Remembers the line where each mapping starts, so bad definitions are reported by line."""
 
     def construct_mapping(self, node, deep=False):
@@ -104,21 +123,20 @@ class _LineLoader(yaml.SafeLoader):
 
 def _yaml_items(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     try:
-        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)
+        document = safe_yaml.load(safe_yaml.read_text(path, MAX_DEFINITIONS_BYTES), _LineLoader)
+    except safe_yaml.UnusableText as e:
+        raise ImportRejected(str(path), [RowError(e.line, str(e))]) from None
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]  # str(e) spans lines with a source excerpt
-        where = f" at column {mark.column + 1}" if mark else ""
-        line = mark.line + 1 if mark else 1
-        raise ImportRejected(str(path), [RowError(line, f"not valid YAML: {problem}{where}")]) from None
+        line, problem = safe_yaml.yaml_problem(e)
+        raise ImportRejected(str(path), [RowError(line or 1, f"not valid YAML: {problem}")]) from None
     items = document.get("alarms") if isinstance(document, dict) else document
     if not isinstance(items, list):
         raise ImportRejected(str(path), [RowError(1, "expected a list of alarms (or a mapping with an 'alarms' list)")])
     for item in items:
         if not isinstance(item, dict):
-            yield 1, {"": f"expected a mapping per alarm, got {item!r}"}
+            yield 1, {"": safe_yaml.one_line(f"expected a mapping per alarm, got {item!r}")}
             continue
-        line = item.pop("__line__")
+        line = item.pop("__line__", None) or 1  # an aliased mapping repeats: its line was taken at first use
         yield line, item
 
 
@@ -137,15 +155,21 @@ def import_definitions(db: Database, path: str | Path) -> ImportReport:
                 errors.append(RowError(line, cells[""]))
                 continue
             try:
-                parsed.append(parse_definition(cells))
+                parsed.append(_checked(parse_definition(cells)))
             except ValueError as e:
                 errors.append(RowError(line, str(e)))
     except UnicodeDecodeError:
-        errors.append(RowError(1, "not UTF-8 text"))
+        errors.append(RowError(safe_yaml.non_utf8_line(path), "not UTF-8 text"))
     if errors:
         raise ImportRejected(str(path), errors)
     new, updated = upsert_definitions(db, parsed)
     return ImportReport("definitions", layout, len(parsed), new, updated)
+
+
+def _checked(row: dict[str, Any]) -> dict[str, Any]:
+    if problem := row_problem(row):
+        raise ValueError(problem)
+    return row
 
 
 def upsert_definitions(db: Database, rows: list[dict[str, Any]]) -> tuple[int, int]:

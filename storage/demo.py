@@ -1,7 +1,10 @@
 """A demo plant: six areas, ~40 instrument tags with English/Chinese definitions, and a seeded alarm journal with
 ordinary alarms plus the nuisances ISA-18.2 cares about: a chattering level alarm (later shelved), a stale
 temperature alarm, a compressor-trip alarm flood and a suppressed pump. Scales to millions of events (benchmarks)
-and streams them, one alarm at a time."""
+and streams them, one alarm at a time.
+
+The example screens (examples/screens/) show this plant at 10:45 UTC: STANDING lists the alarms standing then, and
+the journal ends each of them in the state, with the time and value, that the screens show."""
 
 from __future__ import annotations
 
@@ -10,12 +13,13 @@ import math
 import random
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from storage.demo_manuals import MANUAL_EN, PROCEDURE_PAGES
 from storage.journal import EventRow, event_key
 from storage.models import PRIORITY_NAMES, EventState
 from storage.timeutil import now_utc
@@ -41,7 +45,7 @@ class _Kind:
 
 
 KINDS = (
-    _Kind("TIC", "temperature", "温度", "°C", 180.0, {"HH": 220.0, "H": 200.0}),
+    _Kind("TIC", "temperature", "温度", "°C", 80.0, {"HH": 90.0, "H": 85.0}),
     _Kind("PIC", "pressure", "压力", "bar", 12.0, {"HH": 16.0, "L": 7.0}),
     _Kind("LIC", "level", "液位", "%", 50.0, {"H": 85.0, "LL": 10.0}),
     _Kind("FIC", "flow", "流量", "m³/h", 40.0, {"L": 15.0}),
@@ -135,6 +139,9 @@ _GUIDANCE = {
 }
 
 _PRIORITY = {"HH": 1, "LL": 1, "TRIP": 2, "H": 3, "L": 3}
+# Some alarms rank differently from their condition: gas detection is urgent early, a low flow or a first
+# vibration warning is only advisory (ISA-18.2 spreads alarms over all four priorities).
+_PRIORITY_BY_KIND = {("AI", "HH"): 1, ("AI", "H"): 2, ("VI", "HH"): 2, ("VI", "H"): 4, ("FIC", "L"): 4}
 _RESPONSE_S = {1: 300, 2: 600, 3: 900, 4: 1800}
 OPERATORS = ("li.wei", "zhang.min", "j.smith", "a.kumar", "wang.fang")
 
@@ -148,6 +155,15 @@ class DemoAlarm:
     limit: float
     normal: float
     message: str
+
+
+def _priority(kind: _Kind, condition: str) -> int:
+    return _PRIORITY_BY_KIND.get((kind.prefix, condition), _PRIORITY[condition])
+
+
+def hmi_priority(alarm: StandingAlarm) -> str:
+    """The priority digit the HMI shows, "1" (critical) .. "4" (low)."""
+    return str(_priority(_kind_of(alarm.tag), alarm.condition))
 
 
 def _direction(condition: str) -> str:
@@ -173,7 +189,7 @@ def demo_definitions(tags: int = 42) -> list[dict[str, Any]]:
         for condition, limit in kind.limits.items():
             words, words_zh = _WORDS[condition]
             guidance = _GUIDANCE[(kind.quantity, _direction(condition))]
-            priority = 1 if kind.prefix == "AI" and condition == "HH" else _PRIORITY[condition]
+            priority = _priority(kind, condition)
             rows.append(
                 {
                     "tag": tag,
@@ -192,6 +208,8 @@ def demo_definitions(tags: int = 42) -> list[dict[str, Any]]:
                     "response_time_s": _RESPONSE_S[priority],
                     "setpoint": limit if kind.units else None,
                     "units": kind.units or None,
+                    "procedure_document": MANUAL_EN,
+                    "procedure_page": PROCEDURE_PAGES[(kind.quantity, _direction(condition))],
                 }
             )
     return rows
@@ -200,7 +218,7 @@ def demo_definitions(tags: int = 42) -> list[dict[str, Any]]:
 def demo_alarms(tags: int = 42) -> list[DemoAlarm]:
     alarms = []
     for row in demo_definitions(tags):
-        kind = next(k for k in KINDS if row["tag"].startswith(k.prefix + "-"))
+        kind = _kind_of(row["tag"])
         alarms.append(
             DemoAlarm(
                 row["tag"],
@@ -213,6 +231,87 @@ def demo_alarms(tags: int = 42) -> list[DemoAlarm]:
             )
         )
     return alarms
+
+
+SCREEN_TIME = time(10, 45)  # the time of day (UTC) the example screens show
+
+# How an HMI alarm list names each area's equipment in its short texts: "High temperature reactor R1".
+_HMI_EQUIPMENT = ("reactor R", "column C", "boiler B", "tank T", "compressor K", "cooling water U")
+_HMI_EQUIPMENT_ZH = ("反应器R", "精馏塔C", "锅炉B", "储罐T", "压缩机K", "循环水U")
+
+
+@dataclass(frozen=True)
+class StandingAlarm:
+    """An alarm standing at the screen moment, as the example screens show it."""
+
+    tag: str
+    condition: str
+    state: str  # as the screens label it: "unacked", "acked" (both still active), "rtn_unacked" (cleared, not acked)
+    clock: str  # activation time of day, HH:MM:SS UTC
+    value: float | None  # process value at activation; a pump trip has none
+    days_before: int = 0  # activated this many days before the screen moment's day
+
+    @property
+    def name(self) -> str:
+        return f"{self.tag}.{self.condition}"
+
+
+STANDING = (
+    StandingAlarm("PIC-602", "L", "unacked", "10:44:30", 6.2),
+    StandingAlarm("TIC-101", "HH", "unacked", "10:42:07", 92.4),
+    StandingAlarm("TIC-201", "H", "unacked", "10:39:17", 86.1),
+    StandingAlarm("PIC-302", "HH", "unacked", "10:36:34", 16.8),
+    StandingAlarm("LIC-403", "H", "unacked", "10:33:51", 87.9),
+    StandingAlarm("PIC-102", "L", "acked", "10:31:44", 6.6),
+    StandingAlarm("VI-505", "HH", "unacked", "10:30:08", 11.9),
+    StandingAlarm("FIC-204", "L", "unacked", "10:27:33", 12.4),
+    StandingAlarm("PIC-502", "HH", "acked", "10:24:29", 16.4),
+    StandingAlarm("P-407", "TRIP", "acked", "10:21:16", None),
+    StandingAlarm("LIC-103", "H", "rtn_unacked", "10:18:52", 86.3),
+    StandingAlarm("AI-506", "H", "unacked", "10:15:02", 22.8),
+    StandingAlarm("LIC-303", "LL", "acked", "10:12:05", 8.7),
+    StandingAlarm("AI-306", "H", "rtn_unacked", "10:08:40", 21.5),
+    StandingAlarm("FIC-104", "L", "acked", "10:05:10", 13.2),
+    StandingAlarm("FIC-604", "L", "rtn_unacked", "10:02:47", 14.1),
+    StandingAlarm("VI-205", "H", "rtn_unacked", "09:58:21", 7.6),
+    StandingAlarm("TIC-601", "H", "acked", "09:54:13", 85.9),
+    StandingAlarm("P-507", "TRIP", "rtn_unacked", "09:49:55", None),
+    StandingAlarm("TIC-401", "HH", "acked", "08:45:00", 91.2, days_before=3),  # the stale alarm
+)
+
+
+def screen_moment(end: datetime) -> datetime:
+    """The last SCREEN_TIME at or before `end`: the moment the example screens show."""
+    end = end.astimezone(UTC)
+    moment = datetime.combine(end.date(), SCREEN_TIME, tzinfo=UTC)
+    return moment if moment <= end else moment - timedelta(days=1)
+
+
+def activation_time(alarm: StandingAlarm, moment: datetime) -> datetime:
+    day = moment.date() - timedelta(days=alarm.days_before)
+    return datetime.combine(day, time.fromisoformat(alarm.clock), tzinfo=UTC)
+
+
+def _kind_of(tag: str) -> _Kind:
+    return next(k for k in KINDS if tag.startswith(k.prefix + "-"))
+
+
+def hmi_text(alarm: StandingAlarm, language: str) -> str:
+    """The short description an HMI alarm list prints for this alarm, in "en" or "zh"."""
+    kind, area = _kind_of(alarm.tag), int(alarm.tag.split("-")[1][0]) - 1
+    n = area + 1
+    if language == "zh":
+        return f"{_HMI_EQUIPMENT_ZH[area]}{n}{kind.quantity_zh}{_WORDS[alarm.condition][1]}"
+    if alarm.condition == "TRIP":
+        return f"Pump trip {_HMI_EQUIPMENT[area]}{n}"
+    return f"{_direction(alarm.condition).title()} {kind.quantity} {_HMI_EQUIPMENT[area]}{n}"
+
+
+def hmi_value(alarm: StandingAlarm) -> str:
+    """The value cell of the alarm list: the value at activation with its units (ASCII "m3/h", as HMIs print it)."""
+    if alarm.value is None:
+        return ""
+    return f"{alarm.value:.1f} {_kind_of(alarm.tag).units.replace('³', '3')}"
 
 
 class _Journal:
@@ -277,6 +376,19 @@ def _chattering(journal: _Journal, rng: random.Random, start: datetime, end: dat
     journal.add(end - timedelta(hours=6), EventState.SHELVED, operator="zhang.min")
 
 
+def _stand(journal: _Journal, rng: random.Random, shown: StandingAlarm, moment: datetime) -> None:
+    """The occurrence the screens show: active at its clock time, acknowledged or cleared before the screen moment,
+    and standing like that until the journal ends."""
+    activated = activation_time(shown, moment)
+    journal.add(activated, EventState.ACTIVE, shown.value)
+    settled = activated + (moment - activated) / 2
+    if shown.state == "acked":
+        acked = min(settled, activated + timedelta(seconds=rng.uniform(20, 120)))
+        journal.add(acked, EventState.ACKNOWLEDGED, operator=rng.choice(OPERATORS))
+    elif shown.state == "rtn_unacked":
+        journal.add(settled, EventState.CLEARED)
+
+
 def _flood_moment(end: datetime) -> datetime:
     return (end - timedelta(days=2)).replace(hour=3, minute=17, second=0, microsecond=0)
 
@@ -307,17 +419,19 @@ def demo_events(
         scale = events / (3 * sum(rates) * days)
         rates = [r * scale for r in rates]
     chatter = next((a for a in alarms if a.tag.startswith("LIC-2")), None)
-    stale = next((a for a in alarms if a.tag.startswith("TIC-4")), None)
     suppressed = next((a for a in alarms if a.tag.startswith("P-6")), None)
     flood_at = _flood_moment(end)
+    moment = screen_moment(end)
+    standing = {(s.tag, s.condition): s for s in STANDING if activation_time(s, moment) >= start}
     for alarm, per_day in zip(alarms, rates, strict=True):
         journal = _Journal(alarm, end)
-        stale_since = end - timedelta(days=3, hours=2) if alarm == stale and days > 3 else None
-        _ordinary(journal, rng, start, stale_since or end, per_day)
+        shown = standing.get((alarm.tag, alarm.condition))
+        # ordinary occurrences last up to 6 h: they end before the one the screens show begins
+        _ordinary(journal, rng, start, activation_time(shown, moment) - timedelta(hours=7) if shown else end, per_day)
         if alarm == chatter:
             _chattering(journal, rng, start, end)
-        if stale_since:
-            journal.occurrence(rng, stale_since, active_s=10 * 86400, ack_s=95)  # never clears before `end`
+        if shown:
+            _stand(journal, rng, shown, moment)
         if alarm == suppressed and days > 5:
             journal.add(end - timedelta(days=5), EventState.SUPPRESSED, operator="maintenance")
             journal.add(end - timedelta(days=4), EventState.UNSUPPRESSED, operator="maintenance")

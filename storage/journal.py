@@ -19,7 +19,14 @@ from sqlalchemy import Connection, Insert, bindparam, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from storage.db import Database
-from storage.models import AlarmDefinition, AlarmEvent, AlarmSource, EventState, UTCDateTime
+from storage.kpi_cache import forget_hours
+from storage.models import (
+    AlarmDefinition,
+    AlarmEvent,
+    AlarmSource,
+    EventState,
+    UTCDateTime,
+)
 from storage.rows import (
     MAX_REPORTED_ERRORS,
     ImportRejected,
@@ -32,6 +39,8 @@ from storage.rows import (
     parse_state,
     priority_from_name,
 )
+from storage.safe_yaml import non_utf8_line
+from storage.tags import row_problem
 from storage.timeutil import UTC, parse_timestamp
 
 NATIVE_REQUIRED = {"event_time", "tag", "state"}
@@ -105,8 +114,10 @@ def write_events(
     count = 0
     with db.engine.begin() as conn, _big_page_cache(conn):
         writer = _EventWriter(conn, chunk_size)
-        for _, row in rows:
+        for line, row in rows:
             count += 1
+            if not isinstance(row, RowError) and (problem := row_problem(row)):
+                row = RowError(line, problem)
             if isinstance(row, RowError):
                 bad_rows += 1
                 if len(errors) < MAX_REPORTED_ERRORS:
@@ -116,6 +127,8 @@ def write_events(
         if bad_rows:
             raise ImportRejected(source, errors, bad_rows)
         writer.flush()
+        if writer.first is not None:
+            forget_hours(conn, writer.first, writer.last)
     return ImportReport("journal", layout, count, writer.inserted, count - writer.inserted)
 
 
@@ -142,11 +155,15 @@ class _EventWriter:
         self.buffer: list[EventRow] = []
         self.sources: dict[tuple[str, str], str | None] = {}
         self.inserted = 0
+        self.first = self.last = None  # the time span written: the report's cached hours in it are forgotten
         self._insert_event = _insert_ignoring_duplicates(conn, AlarmEvent, ["event_key"])
         self._insert_source = _insert_ignoring_duplicates(conn, AlarmSource, ["tag", "condition"])
 
     def add(self, row: EventRow) -> None:
         self.buffer.append(row)
+        moment = row["event_time"]
+        self.first = moment if self.first is None or moment < self.first else self.first
+        self.last = moment if self.last is None or moment > self.last else self.last
         self.sources.setdefault((row["tag"], row["condition"]), row["area"])
         if len(self.buffer) >= self.chunk_size:
             self.flush()
@@ -215,7 +232,7 @@ def _read_layout(path: Path) -> str:
         with path.open(newline="", encoding="utf-8-sig") as f:
             header = next(csv.reader(f), None)
     except UnicodeDecodeError:
-        raise ImportRejected(str(path), [RowError(1, "not UTF-8 text")]) from None
+        raise ImportRejected(str(path), [RowError(non_utf8_line(path), "not UTF-8 text")]) from None
     if not header:
         raise ImportRejected(str(path), [RowError(1, "empty file: expected a CSV header")])
     layout = detect_journal_layout(header)
@@ -250,7 +267,10 @@ def _parsed_rows(path: Path, parse: Callable[[dict[str, str]], EventRow]) -> Ite
                 except ValueError as e:
                     yield line, RowError(line, str(e))
         except UnicodeDecodeError:
-            yield reader.line_num + 1, RowError(reader.line_num + 1, "not UTF-8 text")
+            line = non_utf8_line(path)
+            yield line, RowError(line, "not UTF-8 text")
+        except csv.Error as e:  # a cell beyond csv's field size limit
+            yield reader.line_num, RowError(reader.line_num, f"unreadable CSV: {e}")
 
 
 def _known_alarms(db: Database) -> dict[tuple[str, str], tuple[str | None, int | None]]:
@@ -352,14 +372,17 @@ def _scada_events_cleared_unacked(db: Database, path: Path) -> set[str]:
     with path.open(newline="", encoding="utf-8-sig", errors="replace") as f:
         reader = csv.DictReader(f)
         reader.fieldnames = [h.strip().lower() for h in reader.fieldnames or []]
-        for row in reader:
-            state = (row.get("eventstate") or "").strip()
-            event_id = (row.get("eventid") or "").strip()
-            if state.replace(" ", "").lower() == "clearunacked":
-                found.add(event_id)
-                spellings.add(state)
-            elif state.replace(" ", "").lower() == "clearacked":
-                clear_acked.add(event_id)
+        try:
+            for row in reader:
+                state = (row.get("eventstate") or "").strip()
+                event_id = (row.get("eventid") or "").strip()
+                if state.replace(" ", "").lower() == "clearunacked":
+                    found.add(event_id)
+                    spellings.add(state)
+                elif state.replace(" ", "").lower() == "clearacked":
+                    clear_acked.add(event_id)
+        except csv.Error:
+            pass  # the import's own pass over the rows reports the unreadable line
     return found | _stored_cleared_unacked(db, clear_acked - found, spellings)
 
 

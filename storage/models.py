@@ -50,9 +50,25 @@ class EventState(StrEnum):
     CLEARED = "cleared"  # return to normal
     SHELVED = "shelved"
     UNSHELVED = "unshelved"
-    SUPPRESSED = "suppressed"
+    SUPPRESSED = "suppressed"  # by the operator or by logic, for a while
     UNSUPPRESSED = "unsuppressed"
+    SUPPRESSED_BY_DESIGN = "suppressed_by_design"  # by plant state logic (e.g. the unit is shut down)
+    UNSUPPRESSED_BY_DESIGN = "unsuppressed_by_design"
+    OUT_OF_SERVICE = "out_of_service"  # taken out of service for maintenance
+    IN_SERVICE = "in_service"  # returned to service
 
+
+# The transitions that restrict an alarm (it would not annunciate): state -> (starts the restriction?, its kind).
+RESTRICTIONS: dict[EventState, tuple[bool, str]] = {
+    EventState.SHELVED: (True, "shelved"),
+    EventState.UNSHELVED: (False, "shelved"),
+    EventState.SUPPRESSED: (True, "suppressed"),
+    EventState.UNSUPPRESSED: (False, "suppressed"),
+    EventState.SUPPRESSED_BY_DESIGN: (True, "suppressed_by_design"),
+    EventState.UNSUPPRESSED_BY_DESIGN: (False, "suppressed_by_design"),
+    EventState.OUT_OF_SERVICE: (True, "out_of_service"),
+    EventState.IN_SERVICE: (False, "out_of_service"),
+}
 
 PRIORITY_NAMES = {1: "critical", 2: "high", 3: "medium", 4: "low"}
 
@@ -91,6 +107,10 @@ class AlarmDefinition(Base):
     response_time_s: Mapped[int | None] = mapped_column(Integer)  # allowed operator response time
     setpoint: Mapped[float | None] = mapped_column(Float)
     units: Mapped[str | None] = mapped_column(String(32))
+    # the response procedure in the indexed manuals (storage.documents): a document and its page or heading
+    procedure_document: Mapped[str | None] = mapped_column(String(300))
+    procedure_page: Mapped[int | None] = mapped_column(Integer)
+    procedure_heading: Mapped[str | None] = mapped_column(Text)
 
 
 class AlarmEvent(Base):
@@ -100,6 +120,7 @@ class AlarmEvent(Base):
     __table_args__ = (
         Index("ix_alarm_events_tag_time", "tag", "event_time"),
         Index("ix_alarm_events_area_state_time", "area", "state", "event_time"),
+        Index("ix_alarm_events_state_time", "state", "event_time"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -107,7 +128,7 @@ class AlarmEvent(Base):
     event_time: Mapped[datetime] = mapped_column(UTCDateTime())
     tag: Mapped[str] = mapped_column(String(100))
     condition: Mapped[str] = mapped_column(String(32), default="")
-    state: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(32))
     priority: Mapped[int | None] = mapped_column(SmallInteger)
     value: Mapped[float | None] = mapped_column(Float)
     message: Mapped[str | None] = mapped_column(Text)
@@ -123,3 +144,25 @@ class AlarmSource(Base):
     tag: Mapped[str] = mapped_column(String(100), primary_key=True)
     condition: Mapped[str] = mapped_column(String(32), primary_key=True)
     area: Mapped[str | None] = mapped_column(String(100))
+
+
+class AlarmSyncCursor(Base):
+    """Where `alarms sync` stopped reading one source database: the last source row id it has written."""
+
+    __tablename__ = "alarm_sync_cursors"
+
+    source: Mapped[str] = mapped_column(String(300), primary_key=True)
+    last_id: Mapped[int] = mapped_column(BigInteger)
+    synced_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AlarmKpiHour(Base):
+    """The alarm-system report's aggregates of one whole UTC hour (one area, or "" for the whole plant), kept so a
+    30-day report reads 720 rows instead of the events again. Writing events into an hour forgets its rows."""
+
+    __tablename__ = "alarm_kpi_hours"
+
+    hour: Mapped[str] = mapped_column(String(13), primary_key=True)  # YYYY-MM-DDTHH
+    area: Mapped[str] = mapped_column(String(100), primary_key=True)
+    data: Mapped[str] = mapped_column(Text)  # JSON of tools.alarm_kpis.Partial
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -10,7 +10,7 @@ from typing import NamedTuple
 from sqlalchemy import and_, func, or_, select, union
 
 from storage.db import Database
-from storage.models import AlarmDefinition, AlarmEvent, AlarmSource, EventState
+from storage.models import RESTRICTIONS, AlarmDefinition, AlarmEvent, AlarmSource, EventState
 
 
 class EventRecord(NamedTuple):
@@ -94,6 +94,22 @@ def latest_events(db: Database, tag: str, condition: str, until: datetime, limit
     statement = (
         select(*_EVENT_COLUMNS)
         .where(_alarm_filter(tag, condition), AlarmEvent.event_time <= until)
+        .order_by(AlarmEvent.event_time.desc(), AlarmEvent.id.desc())
+        .limit(limit)
+    )
+    with db.engine.connect() as conn:
+        return [EventRecord(*row) for row in reversed(conn.execute(statement).all())]
+
+
+RESTRICTION_STATES = tuple(s.value for s in RESTRICTIONS)
+
+
+def latest_restriction_events(db: Database, tag: str, condition: str, until: datetime, limit: int) -> list[EventRecord]:
+    """The last `limit` shelve/suppress/out-of-service transitions of one alarm at or before `until`, oldest first:
+    a shelving can lie further back than the transitions `latest_events` replays (a chattering alarm)."""
+    statement = (
+        select(*_EVENT_COLUMNS)
+        .where(_alarm_filter(tag, condition), AlarmEvent.event_time <= until, AlarmEvent.state.in_(RESTRICTION_STATES))
         .order_by(AlarmEvent.event_time.desc(), AlarmEvent.id.desc())
         .limit(limit)
     )

@@ -24,6 +24,12 @@ _STATE_ALIASES = {
     "normal": EventState.CLEARED, "return_to_normal": EventState.CLEARED, "returntonormal": EventState.CLEARED,
     "shelved": EventState.SHELVED, "unshelved": EventState.UNSHELVED,
     "suppressed": EventState.SUPPRESSED, "unsuppressed": EventState.UNSUPPRESSED,
+    "suppressed_by_design": EventState.SUPPRESSED_BY_DESIGN, "design_suppressed": EventState.SUPPRESSED_BY_DESIGN,
+    "unsuppressed_by_design": EventState.UNSUPPRESSED_BY_DESIGN,
+    "design_unsuppressed": EventState.UNSUPPRESSED_BY_DESIGN,
+    "out_of_service": EventState.OUT_OF_SERVICE, "oos": EventState.OUT_OF_SERVICE, "disabled": EventState.OUT_OF_SERVICE,
+    "in_service": EventState.IN_SERVICE, "returned_to_service": EventState.IN_SERVICE,
+    "enabled": EventState.IN_SERVICE,
 }  # fmt: skip
 
 # Spellings of the usual process-alarm conditions, reduced to the ISA-style short code.
@@ -72,9 +78,7 @@ def parse_state(text: str) -> EventState:
     try:
         return _STATE_ALIASES[cleaned]
     except KeyError:
-        raise ValueError(
-            f"state {text!r} is not one of active, acknowledged, cleared, shelved, unshelved, suppressed, unsuppressed"
-        ) from None
+        raise ValueError(f"state {text!r} is not one of {', '.join(s.value for s in EventState)}") from None
 
 
 def parse_optional_float(text: str, column: str) -> float | None:

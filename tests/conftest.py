@@ -15,6 +15,19 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _own_screen_locks(tmp_path_factory):
+    """Routine screen locks are machine-wide; this test session's runs lock among themselves only, so two test
+    sessions on one machine never see each other's screens as busy."""
+    previous = os.environ.get("HMI_AGENT_SCREEN_LOCK_DIR")
+    os.environ["HMI_AGENT_SCREEN_LOCK_DIR"] = str(tmp_path_factory.mktemp("screen-locks"))
+    yield
+    if previous is None:
+        os.environ.pop("HMI_AGENT_SCREEN_LOCK_DIR", None)
+    else:
+        os.environ["HMI_AGENT_SCREEN_LOCK_DIR"] = previous
+
+
 @pytest.fixture(scope="session")
 def xvfb(tmp_path_factory) -> str:
     """Starts Xvfb (1280x800x24) once per session and points DISPLAY, pyautogui and mss at it."""

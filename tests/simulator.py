@@ -1,4 +1,4 @@
-"""Launching the simulated HMI (`python -m examples.hmi_sim`) from tests and waiting on its status file."""
+"""Launching the simulated HMI (`python -m agent.sim`) from tests and waiting on its status file."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def wait_for(predicate, timeout=10.0, what="condition"):
 def start_simulator(db_url: str, status_file: Path, *args: str) -> subprocess.Popen:
     """Starts the simulator from the checkout, writing alarms to `db_url` and its state to `status_file`."""
     return subprocess.Popen(
-        [sys.executable, "-m", "examples.hmi_sim", "--db", db_url, "--status-file", str(status_file), *args],
+        [sys.executable, "-m", "agent.sim", "--db", db_url, "--status-file", str(status_file), *args],
         cwd=ROOT, stderr=subprocess.PIPE, text=True,
     )
 

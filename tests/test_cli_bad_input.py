@@ -45,7 +45,7 @@ def run(capsys, argv: list[str]) -> tuple[int, str]:
 
 CASES = [
     # (argv with {tmp} for the files folder, fragment of the error line)
-    (["alarms", "import", "{tmp}/garbage.csv", "--kind", "journal"], "line 1: not UTF-8 text"),
+    (["alarms", "import", "{tmp}/garbage.csv", "--kind", "journal"], "line 2: not UTF-8 text"),  # byte 0x80, after \n
     (["alarms", "import", "{tmp}/empty.csv", "--kind", "definitions"], "empty file: expected a CSV header"),
     (["alarms", "import", "{tmp}/broken.yaml"], "line 2: not valid YAML: expected ',' or ']', but got ':' at column 4"),
     (["alarms", "history", "TIC-101", "--since", "99999999d"], "'99999999d' reaches back further than the calendar"),
@@ -57,7 +57,7 @@ CASES = [
     (["--db", "sqlite:////proc/no-such-dir/x.sqlite", "routine", "unschedule", "x"], "cannot create the folder"),
     (["parse", "{tmp}/screen.png", "--annotate", "/proc/annotated.png"], "cannot write --annotate /proc/annotated.png"),
     (["alarms", "import", "{tmp}/notes.csv", "--kind", "definitions"], "header ['hello'] has no 'tag' column"),
-    (["routine", "validate", "{tmp}/garbage.yaml"], "garbage.yaml: not UTF-8 text"),
+    (["routine", "validate", "{tmp}/garbage.yaml"], "garbage.yaml:2: not UTF-8 text"),
     (["replay", "{tmp}/garbage-session"], "manifest.json is not a session manifest"),
     (["replay", "{tmp}/list-session"], "is not a session manifest: expected a JSON object"),
     (["routine", "replay", "{tmp}/list-session"], "is not a session manifest: expected a JSON object"),
@@ -84,7 +84,8 @@ def test_bad_input_is_one_clear_line(capsys, files, argv, message):
     ("variable", "value", "message"),
     [
         ("HMI_AGENT_ALLOWED_REGIONS", "nonsense", 'field "allowed_regions"'),
-        ("HMI_AGENT_MAX_STEPS", "abc", "setting max_steps"),
+        ("HMI_AGENT_MAX_STEPS", "abc", "setting max_steps='abc'"),
+        ("HMI_AGENT_VIEW", "bogus", "setting view='bogus'"),
     ],
 )
 def test_bad_setting_is_one_clear_line(capsys, files, monkeypatch, variable, value, message):

@@ -21,15 +21,17 @@ import ast
 import importlib.util
 import io
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Callable, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from PIL import ImageDraw, ImageFont
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from perception.coords import MODEL_SCALE, image_to_screen, model_to_image, model_to_screen
+from perception.coords import MODEL_SCALE, image_to_screen
+from perception.view import View
 from tools.registry import Tool
 from tools.result import ToolResult
 
@@ -82,9 +84,17 @@ def keyboard_keys() -> frozenset[str]:
     raise RuntimeError("pyautogui.KEY_NAMES not found: unsupported pyautogui version")
 
 
-def _pyautogui():
-    import pyautogui  # lazy: it connects to the X display at import time
+class LiveInputUnavailable(RuntimeError):
+    """pyautogui cannot reach the X display (no DISPLAY, no ~/.Xauthority, server gone): the machine's state."""
 
+
+def _pyautogui():
+    try:
+        import pyautogui  # lazy: it connects to the X display at import time
+    except Exception as e:  # python-xlib's XauthError / DisplayConnectionError, KeyError('DISPLAY'), ...
+        raise LiveInputUnavailable(
+            f"live actions need an X display: {type(e).__name__}: {e}; set XAUTHORITY / DISPLAY"
+        ) from None
     pyautogui.FAILSAFE = True
     return pyautogui
 
@@ -99,7 +109,7 @@ class ScreenActions:
         allowed_regions: list[Region] | None = None,
         min_interval: float = 0.5,
         screen_size: tuple[int, int] | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         if mode not in ("simulated", "live"):
             raise ValueError(f"{mode=} is not 'simulated' or 'live'")
@@ -111,12 +121,14 @@ class ScreenActions:
         self.history: list[ActionRecord] = []
         self._frame: Frame | None = None
         self._parse: ScreenParse | None = None
+        self._view: View | None = None
         self._last_live_action = float("-inf")
         self._tools = {tool.name: tool for tool in self.tools()}
 
-    def bind_frame(self, frame: Frame, parse: ScreenParse | None = None) -> None:
-        """Sets what element ids and model coordinates refer to: the frame the model was shown."""
-        self._frame, self._parse = frame, parse
+    def bind_frame(self, frame: Frame, parse: ScreenParse | None = None, view: View | None = None) -> None:
+        """Sets what element ids and model coordinates refer to: the frame the model was shown, and the `view` of it
+        (a region view's coordinates are on its crop; default: the whole frame)."""
+        self._frame, self._parse, self._view = frame, parse, view
 
     # ---------------------------------------------------------------- model-facing tools (docstrings are the schema)
 
@@ -193,7 +205,9 @@ class ScreenActions:
         try:
             args = tool.args_model.model_validate(arguments).model_dump()
         except ValidationError as e:
-            problems = "; ".join(f"{'.'.join(map(str, err['loc']))}={err.get('input')!r}: {err['msg']}" for err in e.errors())
+            problems = "; ".join(
+                f"{'.'.join(map(str, err['loc']))}={err.get('input')!r}: {err['msg']}" for err in e.errors()
+            )
             return ToolResult(error=f"bad arguments for {name}: {problems}")
         return self._resolve(name, args)
 
@@ -208,7 +222,9 @@ class ScreenActions:
             self._wait_for_turn()
             try:
                 self._drive(action)
-            except Exception as e:  # pyautogui.FailSafeException: the operator's emergency stop; record, then stop the run
+            except (
+                Exception
+            ) as e:  # pyautogui.FailSafeException: the operator's emergency stop; record, then stop the run
                 self._record(action, f"stopped: {type(e).__name__}", approved_by)
                 raise
             finally:
@@ -242,14 +258,18 @@ class ScreenActions:
             key = args["key"].strip().lower()
             unknown = [k for k in key.split("+") if k not in keyboard_keys()]
             if unknown:
-                return ToolResult(error=f"key={args['key']!r} is not a key name ({unknown[0]!r} unknown); use names like enter, esc, tab, f1, ctrl+s")
+                return ToolResult(
+                    error=f"key={args['key']!r} is not a key name ({unknown[0]!r} unknown); use names like enter, esc, tab, f1, ctrl+s"
+                )
             return PlannedAction(kind=kind, key=key, reason=f"press {key}")
         target = self._target(frame, args)
         if isinstance(target, ToolResult):
             return target
         (x, y), (image_x, image_y), element = target
         where = f"element {element.id} {_label(element)!r} at ({x}, {y})" if element else f"({x}, {y})"
-        what = {"scroll": f"scroll {args.get('amount')} over", "click": f"{args.get('button', 'left')}-click"}.get(kind, "double-click")
+        what = {"scroll": f"scroll {args.get('amount')} over", "click": f"{args.get('button', 'left')}-click"}.get(
+            kind, "double-click"
+        )
         action = PlannedAction(
             kind=kind,
             x=x,
@@ -275,7 +295,11 @@ class ScreenActions:
         if element_id is not None:
             element = self._parse.element(element_id) if self._parse else None
             if element is None:
-                known = f"known ids are {_id_span(self._parse)}" if self._parse else "no element list is available; use x and y"
+                known = (
+                    f"known ids are {_id_span(self._parse)}"
+                    if self._parse
+                    else "no element list is available; use x and y"
+                )
                 return ToolResult(error=f"{element_id=} is not on the current screen: {known}")
             x1, y1, x2, y2 = element.bbox
             image_point = ((x1 + x2) // 2, (y1 + y2) // 2)
@@ -283,8 +307,11 @@ class ScreenActions:
             return screen_point, image_point, element
         for name, value in (("x", x), ("y", y)):
             if not 0 <= value <= MODEL_SCALE:
-                return ToolResult(error=f"{name}={value} is off-screen: positions run 0 to {MODEL_SCALE} across the screenshot")
-        return model_to_screen((x, y), frame), model_to_image((x, y), frame.image.size), None
+                return ToolResult(
+                    error=f"{name}={value} is off-screen: positions run 0 to {MODEL_SCALE} across the screenshot"
+                )
+        image_point = (self._view or View.full(frame)).to_frame((x, y))
+        return image_to_screen(image_point, frame), image_point, None
 
     def _unsafe(self, action: PlannedAction) -> str | None:
         """Why a pointer action may not land where it points, or None."""
@@ -327,7 +354,9 @@ class ScreenActions:
             gui.hotkey(*action.key.split("+"))
 
     def _record(self, action: PlannedAction, outcome: str, approved_by: str | None) -> ActionRecord:
-        record = ActionRecord(time=self.clock(), action=action, mode=self.mode, outcome=outcome, approved_by=approved_by)
+        record = ActionRecord(
+            time=self.clock(), action=action, mode=self.mode, outcome=outcome, approved_by=approved_by
+        )
         self.history.append(record)
         return record
 

@@ -10,10 +10,10 @@ from datetime import datetime, timedelta
 
 from storage import queries
 from storage.db import Database
-from storage.models import EventState
+from storage.models import RESTRICTIONS, EventState
 from storage.queries import EventRecord
 from tools.alarm_matching import TagMatch
-from tools.alarm_results import AlarmFlags, ConditionState, DurationStats, HistoryResult, Occurrence
+from tools.alarm_results import AlarmFlags, ConditionState, DurationStats, HistoryResult, Occurrence, Restriction
 
 CHATTER_COUNT, CHATTER_WINDOW = 3, timedelta(seconds=60)
 STALE_AFTER = timedelta(hours=24)
@@ -99,7 +99,8 @@ def mark_floods(db: Database, area: str, occurrences: list[Occurrence]) -> None:
 
 
 def replay_state(condition: str, events: Sequence[EventRecord]) -> ConditionState:
-    active, acked, since, shelved, suppressed = False, True, None, False, False
+    active, acked, since = False, True, None
+    restrictions: dict[str, Restriction] = {}
     for event in events:
         match event.state:
             case EventState.ACTIVE:
@@ -108,15 +109,33 @@ def replay_state(condition: str, events: Sequence[EventRecord]) -> ConditionStat
                 acked = True
             case EventState.CLEARED:
                 active = False
-            case EventState.SHELVED | EventState.UNSHELVED:
-                shelved = event.state == EventState.SHELVED
-            case EventState.SUPPRESSED | EventState.UNSUPPRESSED:
-                suppressed = event.state == EventState.SUPPRESSED
+            case state if state in RESTRICTIONS:
+                starts, kind = RESTRICTIONS[EventState(state)]
+                if not starts:
+                    restrictions.pop(kind, None)
+                elif kind not in restrictions:  # a repeated "shelved" keeps the first moment
+                    restrictions[kind] = Restriction(kind=kind, since=event.event_time, by=event.operator)
     if active:
         state = "active_acked" if acked else "active_unacked"
     else:
         state, since = ("normal" if acked else "cleared_unacked"), None
-    return ConditionState(condition=condition, state=state, active_since=since, shelved=shelved, suppressed=suppressed)
+    return ConditionState(
+        condition=condition, state=state, active_since=since, restrictions=list(restrictions.values())
+    )
+
+
+def restrictions_now(db: Database, tag: str, condition: str, now: datetime) -> list[Restriction]:
+    """Why this alarm would not annunciate at `now`: shelved, suppressed, suppressed by design, out of service."""
+    events = queries.latest_restriction_events(db, tag, condition, now, STATE_REPLAY_EVENTS)
+    return replay_state(condition, events).restrictions
+
+
+def _state_events(db: Database, tag: str, condition: str, until: datetime) -> list[EventRecord]:
+    """The recent transitions plus the last restriction transitions, oldest first, each once."""
+    recent = queries.latest_events(db, tag, condition, until, STATE_REPLAY_EVENTS)
+    restricting = queries.latest_restriction_events(db, tag, condition, until, STATE_REPLAY_EVENTS)
+    seen = set(recent)
+    return sorted([e for e in restricting if e not in seen] + recent, key=lambda e: e.event_time)  # stable on ties
 
 
 def duration_stats(seconds: list[float]) -> DurationStats | None:
@@ -136,7 +155,7 @@ def build_history(
     events = queries.events_between(db, tag, condition, since, until)
     occurrences = pair_occurrences(events)
     conditions = [condition] if condition is not None else queries.conditions_of(db, tag)
-    states = [replay_state(c, queries.latest_events(db, tag, c, until, STATE_REPLAY_EVENTS)) for c in conditions]
+    states = [replay_state(c, _state_events(db, tag, c, until)) for c in conditions]
 
     area = next((e.area for e in events if e.area), None) or queries.area_of(db, tag)
     if area and occurrences:

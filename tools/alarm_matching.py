@@ -106,33 +106,44 @@ class TagMatcher:
 
     def __init__(self, alarms: list[tuple[str, str]]):
         self.alarms = sorted(set(alarms))
+        self._literal: dict[str, list[tuple[str, str]]] = {}
         self._by_plain_tag: dict[str, list[tuple[str, str]]] = {}
         self._by_skeleton_tag: dict[str, list[tuple[str, str]]] = {}
-        self._full_plain: dict[str, tuple[str, str]] = {}
-        self._full_skeleton: dict[str, tuple[str, str]] = {}
+        self._full_plain: dict[str, list[tuple[str, str]]] = {}
+        self._full_skeleton: dict[str, list[tuple[str, str]]] = {}
         self._spellings: list[tuple[str, tuple[str, str]]] = []
         for tag, condition in self.alarms:
+            for literal in {tag.casefold(), alarm_name(tag, condition).casefold()}:
+                self._literal.setdefault(literal, []).append((tag, condition))
             self._by_plain_tag.setdefault(_plain(tag), []).append((tag, condition))
             self._by_skeleton_tag.setdefault(_skeleton(tag), []).append((tag, condition))
             self._spellings.append((_skeleton(tag), (tag, condition)))
             for spelling in {condition, *CONDITION_SPELLINGS.get(condition, [])} - {""}:
-                self._full_plain.setdefault(_plain(tag) + _plain(spelling), (tag, condition))
-                self._full_skeleton.setdefault(_skeleton(tag) + _skeleton(spelling), (tag, condition))
+                for table, fold in ((self._full_plain, _plain), (self._full_skeleton, _skeleton)):
+                    keys = table.setdefault(fold(tag) + fold(spelling), [])
+                    if (tag, condition) not in keys:
+                        keys.append((tag, condition))
                 self._spellings.append((_skeleton(tag) + _skeleton(spelling), (tag, condition)))
 
     def match(self, query: str) -> TagMatch | None:
-        """The best reading of `query`, or None when nothing is close enough (see `suggestions`)."""
+        """The best reading of `query`, or None when nothing is close enough (see `suggestions`).
+
+        The spelling as written (ignoring case) wins over folded spellings; two alarms whose spellings fold alike
+        (`TIC-101` and `TIC 101`) are reported as ambiguous, never resolved silently to one of them."""
         plain, skeleton = _plain(query), _skeleton(query)
         if not plain:
             return None
-        if plain in self._full_plain:
-            return self._certain(query, [self._full_plain[plain]], "exact", 1.0)
-        if plain in self._by_plain_tag:
-            return self._certain(query, self._by_plain_tag[plain], "tag_only", 0.9)
-        if skeleton in self._full_skeleton:
-            return self._certain(query, [self._full_skeleton[skeleton]], "ocr_confusion", 0.95)
-        if skeleton in self._by_skeleton_tag:
-            return self._certain(query, self._by_skeleton_tag[skeleton], "tag_only", 0.85)
+        if literal := self._literal.get(query.strip().casefold()):
+            how: MatchKind = "exact" if len(literal) == 1 and literal[0][1] else "tag_only"
+            return self._certain(query, literal, how, 1.0 if how == "exact" else 0.9)
+        for table, key, how, confidence in (
+            (self._full_plain, plain, "exact", 1.0),
+            (self._by_plain_tag, plain, "tag_only", 0.9),
+            (self._full_skeleton, skeleton, "ocr_confusion", 0.95),
+            (self._by_skeleton_tag, skeleton, "tag_only", 0.85),
+        ):
+            if key in table:
+                return self._certain(query, table[key], how, confidence)
         return self._fuzzy(query, skeleton)
 
     def suggestions(self, query: str, limit: int = 3) -> list[Candidate]:
@@ -140,9 +151,11 @@ class TagMatcher:
         return scored[:limit]
 
     def _certain(self, query: str, keys: list[tuple[str, str]], how: MatchKind, confidence: float) -> TagMatch:
-        # A bare tag with several conditions names all of them; the screen context decides.
+        # A bare tag with several conditions names all of them; the screen context decides. Several *tags* folding
+        # to one spelling are a collision: ambiguous, with every candidate named.
         matches = [Candidate(tag=t, condition=c, score=1.0) for t, c in keys]
-        return TagMatch(query=query, matches=matches, how=how, confidence=confidence, ambiguous=False)
+        ambiguous = len({t for t, _ in keys}) > 1
+        return TagMatch(query=query, matches=matches, how=how, confidence=confidence, ambiguous=ambiguous)
 
     def _scores(self, skeleton: str, threshold: float) -> list[Candidate]:
         best: dict[tuple[str, str], float] = {}

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from storage.models import PRIORITY_NAMES
 from storage.timeutil import format_duration
 from tools.alarm_matching import TagMatch, alarm_name
+from tools.manual_results import PassageOut
 
 
 def stamp(moment: datetime | None) -> str:
@@ -33,10 +34,21 @@ class AlarmDefinitionOut(BaseModel):
     response_time_s: int | None = None
     setpoint: float | None = None
     units: str | None = None
+    procedure_document: str | None = Field(default=None, description="the response procedure's document")
+    procedure_page: int | None = None
+    procedure_heading: str | None = None
+    procedure: PassageOut | None = Field(default=None, description="the procedure's passage, when it is indexed")
 
     @property
     def name(self) -> str:
         return alarm_name(self.tag, self.condition)
+
+    def _procedure_text(self) -> str:
+        if self.procedure:
+            return f"procedure: {self.procedure.as_text()}"
+        place = f" p. {self.procedure_page}" if self.procedure_page is not None else ""
+        heading = f" ({self.procedure_heading})" if self.procedure_heading else ""
+        return f"procedure: {self.procedure_document}{place}{heading} (not in the indexed manuals)"
 
     def as_text(self) -> str:
         lines = [f"{self.name}: {self.description}" + (f" / {self.description_zh}" if self.description_zh else "")]
@@ -58,16 +70,22 @@ class AlarmDefinitionOut(BaseModel):
         ):
             if english or chinese:
                 lines.append(f"{label}: " + " / ".join(x for x in (english, chinese) if x))
+        if self.procedure_document:
+            lines.append(self._procedure_text())
         return "\n".join(lines)
 
 
 class DefinitionResult(BaseModel):
     match: TagMatch
     definitions: list[AlarmDefinitionOut]
+    restricted_now: list[str] = Field(
+        default_factory=list, description='e.g. "TIC-101.HH is SHELVED since 2025-03-01 06:00:00Z (3h) by a.li"'
+    )
 
     def as_text(self) -> str:
         parts = [self.match.as_text()]
         parts += [d.as_text() for d in self.definitions]
+        parts += [f"NOTE: {line}" for line in self.restricted_now]
         missing = [m.name for m in self.match.matches if m.name not in {d.name for d in self.definitions}]
         if missing:
             parts.append(f"no definition on file for {', '.join(missing)} (seen in the alarm journal only)")
@@ -121,6 +139,27 @@ class Occurrence(BaseModel):
 
 
 AlarmStateName = Literal["normal", "active_unacked", "active_acked", "cleared_unacked"]
+RestrictionKind = Literal["shelved", "suppressed", "suppressed_by_design", "out_of_service"]
+_RESTRICTION_WORDS = {
+    "shelved": "SHELVED",
+    "suppressed": "SUPPRESSED",
+    "suppressed_by_design": "SUPPRESSED BY DESIGN",
+    "out_of_service": "OUT OF SERVICE",
+}
+
+
+class Restriction(BaseModel):
+    """Why an alarm would not annunciate now (ISA-18.2): shelved, suppressed, suppressed by design, out of service."""
+
+    kind: RestrictionKind
+    since: datetime
+    by: str | None = Field(default=None, description="operator who shelved it or took it out of service")
+
+    def as_text(self, until: datetime) -> str:
+        held = format_duration((until - self.since).total_seconds())
+        return f"{_RESTRICTION_WORDS[self.kind]} since {stamp(self.since)} ({held})" + (
+            f" by {self.by}" if self.by else ""
+        )
 
 
 class ConditionState(BaseModel):
@@ -129,8 +168,26 @@ class ConditionState(BaseModel):
     condition: str
     state: AlarmStateName
     active_since: datetime | None = None
-    shelved: bool = False
-    suppressed: bool = False
+    restrictions: list[Restriction] = Field(default_factory=list)
+
+    def _restricted(self, kind: RestrictionKind) -> bool:
+        return any(r.kind == kind for r in self.restrictions)
+
+    @property
+    def shelved(self) -> bool:
+        return self._restricted("shelved")
+
+    @property
+    def suppressed(self) -> bool:
+        return self._restricted("suppressed")
+
+    @property
+    def suppressed_by_design(self) -> bool:
+        return self._restricted("suppressed_by_design")
+
+    @property
+    def out_of_service(self) -> bool:
+        return self._restricted("out_of_service")
 
     def as_text(self, until: datetime) -> str:
         words = {
@@ -143,8 +200,7 @@ class ConditionState(BaseModel):
             words += (
                 f" since {stamp(self.active_since)} ({format_duration((until - self.active_since).total_seconds())})"
             )
-        words += " [shelved]" if self.shelved else ""
-        words += " [suppressed]" if self.suppressed else ""
+        words += "".join(f"; {r.as_text(until)}" for r in self.restrictions)
         return f"{self.condition or '(alarm)'} {words}"
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from agent.cli import UserError, open_db, settings_of
+from agent.cli import UserError, docs_cmds, open_db, settings_of
 
 if TYPE_CHECKING:
     from storage.db import Database
@@ -22,6 +22,9 @@ class FileKind(StrEnum):
 
 
 def register(app: typer.Typer) -> None:
+    from agent.cli import alarm_system
+
+    alarm_system.register(alarms_app)
     app.add_typer(alarms_app, name="alarms")
 
 
@@ -34,16 +37,22 @@ def import_file(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="Journal CSV (our layout or a SCADA export) or definitions CSV/YAML.")],
     kind: Annotated[
-        Optional[FileKind],
+        FileKind | None,
         typer.Option("--kind", help="What the file holds; by default told from its name and header."),
     ] = None,
     timezone: Annotated[str, typer.Option("--timezone", help="Zone of timestamps that carry no offset.")] = "UTC",
+    column_map: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="Vendor export column under another name: LAYOUT_COLUMN=FILE_COLUMN (repeatable)."),
+    ] = None,
 ) -> None:
-    """Import alarm definitions or an alarm journal: all rows or none; re-importing skips known events."""
+    """Import alarm definitions or an alarm journal (ours, WinCC, FactoryTalk, AVEVA): all rows or none;
+    re-importing skips known events."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     from storage.importing import import_file as run_import
     from storage.rows import ImportRejected
+    from storage.vendor_journals import parse_column_map
 
     if not file.is_file():
         raise UserError(f"{file} is not a file")
@@ -52,7 +61,11 @@ def import_file(
     except (ZoneInfoNotFoundError, ValueError):
         raise UserError(f"--timezone {timezone!r} is not a time zone name such as UTC or Asia/Shanghai") from None
     try:
-        report = run_import(_open(ctx), file, kind.value if kind else None, assume_tz=zone)
+        mapping = parse_column_map(column_map or [])
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    try:
+        report = run_import(_open(ctx), file, kind.value if kind else None, assume_tz=zone, column_map=mapping)
     except ImportRejected as e:
         raise UserError(str(e)) from None
     typer.echo(report.summary())
@@ -75,9 +88,7 @@ def history(
     ctx: typer.Context,
     tag: Annotated[str, typer.Argument(help="Alarm tag, optionally with condition: TIC-101 or TIC-101.HH.")],
     since: Annotated[str, typer.Option(help="Window start: 30m, 24h, 7d, 4w or an ISO timestamp.")] = "7d",
-    until: Annotated[
-        Optional[str], typer.Option(help="Window end (default now): duration back or ISO timestamp.")
-    ] = None,
+    until: Annotated[str | None, typer.Option(help="Window end (default now): duration back or ISO timestamp.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=50, help="Most recent occurrences to list.")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Print the structured result as JSON.")] = False,
 ) -> None:
@@ -102,7 +113,7 @@ def demo_data(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
     tags: Annotated[int, typer.Option(min=7, max=5000, help="Number of instrument tags.")] = 42,
     export: Annotated[
-        Optional[Path], typer.Option(help="Write definitions and journals (both CSV layouts) to this folder instead.")
+        Path | None, typer.Option(help="Write definitions and journals (both CSV layouts) to this folder instead.")
     ] = None,
 ) -> None:
     """Load a demo plant (definitions in English/Chinese, a journal with chattering, stale and flood alarms)."""
@@ -118,11 +129,13 @@ def demo_data(
             write_definitions(export / "definitions.csv", definitions)
             write_journal_csv(export / "journal.csv", rows)
             write_journal_csv(export / "journal_scada.csv", rows, layout="scada")
+            docs_cmds.write_demo_manuals(export / "manuals", definitions)
         except OSError as e:
             raise UserError(f"cannot write to --export {str(export)!r}: {e.strerror or e}") from None
-        typer.echo(f"wrote {len(definitions)} definitions and {len(rows)} journal events to {export}/")
+        typer.echo(f"wrote {len(definitions)} definitions, {len(rows)} journal events and the manuals to {export}/")
         return
     db = _open(ctx)
     new, updated = upsert_definitions(db, definitions)
     report = write_events(db, ((0, row) for row in demo_events(days, seed, tags=tags)), source="demo", layout="demo")
     typer.echo(f"definitions: {new} new, {updated} updated; {report.summary()}")
+    typer.echo(docs_cmds.load_demo_manuals(db, settings_of(ctx), definitions))

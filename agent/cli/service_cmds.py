@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -14,13 +14,16 @@ model_app = typer.Typer(help="Qwen3-VL checkpoints in the local Hugging Face cac
 
 def serve(
     ctx: typer.Context,
-    host: Annotated[Optional[str], typer.Option(help="Bind address (default 127.0.0.1; others need --allow and a login).")] = None,
-    port: Annotated[Optional[int], typer.Option(min=1, max=65535, help="TCP port (default 7860).")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Bind address (default 127.0.0.1; others need --allow and a login).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="TCP port (default 7860).")] = None,
     allow: Annotated[
-        Optional[list[str]], typer.Option("--allow", help="Client network allowed in (CIDR), repeatable: --allow 10.0.0.0/8.")
+        list[str] | None,
+        typer.Option("--allow", help="Client network allowed in (CIDR), repeatable: --allow 10.0.0.0/8."),
     ] = None,
     queue_size: Annotated[
-        Optional[int], typer.Option(min=1, max=1000, help="Requests that may wait for the model before 503 busy.")
+        int | None, typer.Option(min=1, max=1000, help="Requests that may wait for the model before 503 busy.")
     ] = None,
 ) -> None:
     """Serve the operator web UI and the JSON API (OpenAPI at /docs) with Prometheus metrics at /metrics.
@@ -40,13 +43,11 @@ def serve(
     import uvicorn
 
     from agent.service.app import create_app
-    from perception.vlm.types import ModelLoadError
+    from agent.web.mount import mount_ui
 
     open_db(settings.db_url).engine.dispose()  # an unusable --db fails here, before the model loads
     try:
-        app = create_app(settings)
-    except ModelLoadError as e:
-        raise UserError(str(e)) from None
+        app = mount_ui(create_app(settings))  # up at once: /healthz says "loading" until the model is ready
     except OSError as e:  # the data dir (sessions, thread checkpoints) cannot be created or written
         raise UserError(f"cannot write {e.filename or settings.data_dir}: {e.strerror or e}") from None
     # proxy_headers off: uvicorn would otherwise take the client address from X-Forwarded-For sent from 127.0.0.1,
@@ -92,7 +93,7 @@ def pull(
 @model_app.command("check-update")
 def check_update(
     ctx: typer.Context,
-    model: Annotated[Optional[str], typer.Argument(help="Hub id or size; default: the configured model.")] = None,
+    model: Annotated[str | None, typer.Argument(help="Hub id or size; default: the configured model.")] = None,
     thinking: Annotated[bool, typer.Option(help="With a size: the Thinking variant.")] = False,
 ) -> None:
     """Compare the cached revision with the hub's latest commit (says "could not check" when offline; exit 0)."""

@@ -7,8 +7,9 @@ action on record.
 
 from __future__ import annotations
 
+import builtins
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
@@ -74,7 +75,7 @@ class RunRecord(BaseModel):
     @classmethod
     def _utc(cls, value: datetime | None) -> datetime | None:
         """SQLite hands back naive datetimes; they were stored as UTC."""
-        return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
     def line(self) -> str:
         """One compact line for `routine history`."""
@@ -119,7 +120,7 @@ class RunHistory:
         with Session(self.engine) as session:
             return [RunRecord.model_validate(row) for row in session.scalars(query)]
 
-    def running(self) -> list[RunRecord]:
+    def running(self) -> builtins.list[RunRecord]:  # `list` here is the method above
         return [r for r in self.list(limit=1000) if r.status == "running"]
 
     def record_skipped(self, routine: str, *, screen: int, mode: str, trigger: str, reason: str) -> RunRecord:
@@ -127,8 +128,15 @@ class RunHistory:
         now = now_utc()
         return self.start(
             RunRecord(
-                id=new_run_id(), routine=routine, trigger=trigger, screen=screen, mode=mode,
-                status="skipped", started_at=now, finished_at=now, reason=reason,
+                id=new_run_id(),
+                routine=routine,
+                trigger=trigger,
+                screen=screen,
+                mode=mode,
+                status="skipped",
+                started_at=now,
+                finished_at=now,
+                reason=reason,
             )
         )
 

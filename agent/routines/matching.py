@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 
-from perception.screen.model import Element, ScreenParse
-
 from agent.routines.schema import Condition, ElementQuery
+from perception.screen.model import Element, ScreenParse
 
 _WORD = re.compile(r"[\w-]+", re.UNICODE)
 _STOPWORDS = frozenset("a an the of on in at to for with and or is this that".split())

@@ -8,18 +8,20 @@ steps are not re-asked: they return their recorded outcome (their own agent sess
 from __future__ import annotations
 
 import tempfile
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any
 
-from perception.frames import Frame, ScreenGeometry
 from pydantic import BaseModel
 
 from agent.recording import load_manifest
 from agent.routines.runner import RoutineRunner, default_parser
 from agent.routines.schema import parse_routine
+from agent.session_files import check_routine_manifest, session_image
 from agent.settings import Settings
+from perception.frames import Frame, ScreenGeometry
 
 _COMPARED = ("kind", "x", "y", "button", "text", "key", "amount", "element_label")
 
@@ -54,16 +56,14 @@ class _RecordedFrames:
         self._next = 0
 
     def grab(self) -> Frame:
-        from perception.capture import load_image
-
         if self._next >= len(self.grabs):
             raise EOFError(f"all {len(self.grabs)} recorded frames used")
         name, geometry = self.grabs[self._next]
         self._next += 1
         return Frame(
-            image=load_image(self.session_dir / name),
+            image=session_image(self.session_dir, name),
             source=f"replay:{name}",
-            captured_at=datetime.now(timezone.utc),
+            captured_at=datetime.now(UTC),
             geometry=ScreenGeometry(**geometry) if geometry else None,
         )
 
@@ -97,6 +97,7 @@ def replay_run(session_dir: Path, *, parser: Callable = default_parser) -> Repla
     recorded = load_manifest(session_dir)
     if recorded.get("kind") != "routine":
         raise ValueError(f"{session_dir} is an agent session, not a routine run: use `hmi-agent replay`")
+    check_routine_manifest(recorded, session_dir)
     info = recorded["routine"]
     routine = parse_routine(info["text"], f"{session_dir}/manifest.json:routine")
     virtual_time = [0.0]
@@ -107,7 +108,12 @@ def replay_run(session_dir: Path, *, parser: Callable = default_parser) -> Repla
     with tempfile.TemporaryDirectory(prefix="hmi-replay-") as scratch:
         goals = _RecordedGoals(recorded)
         runner = RoutineRunner(
-            Settings(data_dir=Path(scratch), db_url=f"sqlite:///{scratch}/replay.sqlite", routine_webhook=None),
+            Settings(
+                data_dir=Path(scratch),
+                db_url=f"sqlite:///{scratch}/replay.sqlite",
+                routine_webhook=None,
+                screen_lock_dir=Path(scratch) / "locks",
+            ),  # a replay drives no screen: it waits for no one
             source_factory=lambda _screen: _RecordedFrames(session_dir, recorded),
             parser=parser,
             agent_factory=lambda _settings, _source: goals,
@@ -116,7 +122,9 @@ def replay_run(session_dir: Path, *, parser: Callable = default_parser) -> Repla
             notify=lambda _url, _record: True,
             dry=True,
         )
-        result = runner.run(routine, routine_text=info["text"], mode=info["mode"], authorised=info["authorised"], trigger="replay")
+        result = runner.run(
+            routine, routine_text=info["text"], mode=info["mode"], authorised=info["authorised"], trigger="replay"
+        )
         replayed = load_manifest(Path(result.session_dir))
         runner.history.close()
     outcome = recorded.get("answer") or {}

@@ -15,15 +15,10 @@ import hashlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal, Protocol
-
-from perception.frames import Frame
-from perception.screen.model import Element, ScreenParse
-from storage.timeutil import now_utc
-from tools.actions import PlannedAction, ScreenActions
-from tools.result import ToolResult
+from typing import Any, Literal, Protocol
 
 from agent.recording import SessionRecorder, new_session_id
 from agent.routines.history import RunHistory, RunRecord, new_run_id
@@ -32,6 +27,7 @@ from agent.routines.matching import condition_met, describe_elements, find_eleme
 from agent.routines.notify import post_webhook
 from agent.routines.schema import (
     AssertStep,
+    BaseStep,
     CaptureStep,
     ClickStep,
     FindStep,
@@ -41,9 +37,14 @@ from agent.routines.schema import (
     Routine,
     TypeStep,
     WaitUntilStep,
-    BaseStep,
 )
 from agent.settings import Settings
+from perception.capture import FrameSourceError
+from perception.frames import Frame
+from perception.screen.model import Element, ScreenParse
+from storage.timeutil import now_utc
+from tools.actions import LiveInputUnavailable, PlannedAction, ScreenActions
+from tools.result import ToolResult
 
 log = logging.getLogger(__name__)
 Trigger = Literal["manual", "schedule", "replay"]
@@ -80,12 +81,14 @@ class _RunState:
     targets: dict[str, Target] = field(default_factory=dict)
     last_frame: Frame | None = None
     parse_cache: tuple[str, ScreenParse] | None = None
+    profile: str | None = None  # the site profile the screen is read with
 
 
-def default_parser(image) -> ScreenParse:
-    from perception.screen import parse_screen
+def default_parser(image, profile: str | None = None) -> ScreenParse:
+    """The screen parser reading with a site profile (a shipped name or a YAML file; None: generic)."""
+    from perception.screen import load_profile, parse_screen
 
-    return parse_screen(image)
+    return parse_screen(image, profile=load_profile(profile))
 
 
 def default_source(screen: int) -> FrameSource:
@@ -112,8 +115,10 @@ class RoutineRunner:
         notify: Callable[[str, RunRecord], bool] = post_webhook,
         dry: bool = False,
         long_running: bool = False,
+        progress: Callable[[str], None] | None = None,
     ) -> None:
         self.settings = settings
+        self.progress = progress or (lambda line: None)  # `routine run`: a line per step as it starts and ends
         self.history = history or RunHistory(settings.db_url)
         self.source_factory = source_factory
         self.parser = parser
@@ -123,25 +128,30 @@ class RoutineRunner:
         self.dry = dry  # replay: actions are simulated whatever mode the run has (authorisation still checked)
         self._agents: dict[str, Any] = {}  # one agent per distinct goal-step settings, all sharing one model
         self._model: Any = None
+        self._model_note: str | None = None  # why there is no model: goal steps get the parser's draft
         self.long_running = long_running  # the scheduler: compile and warm the model up once, at its first load
         self._model_loading = threading.Lock()  # routines firing together must not load the model twice
 
     def _default_agent(self, settings: Settings, source: FrameSource):
-        """Goal steps differ in action mode, regions and time limit, never in the model: it is loaded once."""
-        from agent.runner import HmiAgent, load_vlm
+        """Goal steps differ in action mode, regions and time limit, never in the model: it is loaded once. Without
+        an installed model (or with HMI_AGENT_BACKEND=none) they get the screen parser's draft, saying why."""
+        from agent.model_state import load_or_explain
+        from agent.runner import HmiAgent
 
         with self._model_loading:
-            if self._model is None:
-                self._model = load_vlm(settings, long_running=self.long_running)
-        return HmiAgent(settings, screen_source=source, model=self._model)
+            if self._model is None and self._model_note is None:
+                self._model, self._model_note = load_or_explain(settings, long_running=self.long_running)
+        return HmiAgent(settings, screen_source=source, model=self._model, model_note=self._model_note)
 
     def recover_interrupted(self) -> list[RunRecord]:
         """Marks runs left `running` by a process that died as `aborted` (their screen lock is free again)."""
         recovered = []
         for record in self.history.running():
-            with screen_lock(self.settings.data_dir / "locks", record.screen) as free:
+            with screen_lock(self.settings.screen_lock_dir, record.screen) as free:
                 if free:
-                    reason = f"the process running it ended mid-run; last executed action: {record.last_action or 'none'}"
+                    reason = (
+                        f"the process running it ended mid-run; last executed action: {record.last_action or 'none'}"
+                    )
                     self.history.update(record.id, status="aborted", reason=reason, finished_at=now_utc())
                     recovered.append(record)
         return recovered
@@ -165,34 +175,50 @@ class RoutineRunner:
         """
         mode = mode or routine.mode or self.settings.action_mode
         authorised = routine.pre_authorised if authorised is None else authorised
-        with screen_lock(self.settings.data_dir / "locks", routine.screen) as acquired:
+        with screen_lock(self.settings.screen_lock_dir, routine.screen) as acquired:
             if not acquired:
                 reason = f"screen {routine.screen} is busy with another routine run"
                 log.warning("routine %s skipped: %s", routine.name, reason)
-                record = self.history.record_skipped(routine.name, screen=routine.screen, mode=mode, trigger=trigger, reason=reason)
+                record = self.history.record_skipped(
+                    routine.name, screen=routine.screen, mode=mode, trigger=trigger, reason=reason
+                )
                 self._notify(routine, record)
                 return record
             return self._run_locked(routine, routine_text, routine_path, mode, authorised, trigger)
 
     def _run_locked(self, routine, routine_text, routine_path, mode, authorised, trigger) -> RunRecord:
         record = RunRecord(
-            id=new_run_id(), routine=routine.name, trigger=trigger, screen=routine.screen, mode=mode,
-            status="running", started_at=now_utc(),
+            id=new_run_id(),
+            routine=routine.name,
+            trigger=trigger,
+            screen=routine.screen,
+            mode=mode,
+            status="running",
+            started_at=now_utc(),
         )
         recorder = SessionRecorder(
-            self.settings.sessions_dir, session_id=new_session_id(f"routine-{routine.name}-{record.id}", record.started_at)
+            self.settings.sessions_dir,
+            session_id=new_session_id(f"routine-{routine.name}-{record.id}", record.started_at),
         )
         record.session_dir = str(recorder.dir)
         recorder.manifest.update(
             kind="routine",
             routine={
-                "name": routine.name, "run_id": record.id, "trigger": trigger, "mode": mode, "screen": routine.screen,
-                "authorised": authorised, "path": str(routine_path) if routine_path else None,
+                "name": routine.name,
+                "run_id": record.id,
+                "trigger": trigger,
+                "mode": mode,
+                "screen": routine.screen,
+                "authorised": authorised,
+                "path": str(routine_path) if routine_path else None,
                 "text": routine_text if routine_text is not None else _as_yaml(routine),
             },
         )
         recorder.start(
-            question=f"routine {routine.name}", thread_id=record.id, language="en", model_id="",
+            question=f"routine {routine.name}",
+            thread_id=record.id,
+            language="en",
+            model_id="",
             settings={"action_mode": mode, "screen": routine.screen, "allowed_regions": routine.allowed_regions},
         )
         self.history.start(record)
@@ -207,6 +233,7 @@ class RoutineRunner:
             ),
             source=self.source_factory(routine.screen),
             authorised=authorised,
+            profile=routine.profile or self.settings.site_profile,
         )
         number, step = 0, None
         try:
@@ -218,9 +245,17 @@ class RoutineRunner:
         except KeyboardInterrupt:
             self._abort(state, number, step, "interrupted (Ctrl-C)")
             raise
+        except (
+            FrameSourceError,
+            LiveInputUnavailable,
+        ) as e:  # no display, a monitor gone: the machine's state, not our bug
+            log.warning("routine %s run %s aborted at step %s: %s", routine.name, record.id, number, e)
+            self._abort(state, number, step, str(e))
         except Exception as e:  # pyautogui's fail-safe, a dead X server, our bug: record it, never leave it half-told
             stop = type(e).__name__ == "FailSafeException"
-            reason = "operator emergency stop (mouse thrown into a screen corner)" if stop else f"{type(e).__name__}: {e}"
+            reason = (
+                "operator emergency stop (mouse thrown into a screen corner)" if stop else f"{type(e).__name__}: {e}"
+            )
             log.exception("routine %s run %s aborted at step %s", routine.name, record.id, number)
             self._abort(state, number, step, reason)
         finally:
@@ -231,6 +266,7 @@ class RoutineRunner:
 
     def _run_with_retries(self, routine: Routine, number: int, step: BaseStep, state: _RunState) -> None:
         attempts = routine.step_retries(step) + 1
+        self.progress(f"step {number}/{len(routine.steps)} {step.describe()}")
         for attempt in range(1, attempts + 1):
             started = time.monotonic()
             try:
@@ -238,12 +274,16 @@ class RoutineRunner:
             except ActionRefused:
                 raise
             except StepFailed as e:
+                self.progress(f"  failed (attempt {attempt}/{attempts}, {time.monotonic() - started:.1f} s): {e}")
                 if attempt == attempts:
                     raise
                 log.info("routine %s step %d attempt %d/%d failed: %s", routine.name, number, attempt, attempts, e)
-                state.recorder.node(f"{step.kind} failed, retrying: {e}", step=number, seconds=time.monotonic() - started)
+                state.recorder.node(
+                    f"{step.kind} failed, retrying: {e}", step=number, seconds=time.monotonic() - started
+                )
                 continue
             state.recorder.node(step.kind, step=number, seconds=time.monotonic() - started)
+            self.progress(f"  ok ({time.monotonic() - started:.1f} s)")
             return
 
     def _run_step(self, routine: Routine, number: int, step: BaseStep, state: _RunState) -> None:
@@ -256,8 +296,11 @@ class RoutineRunner:
             lines = [e.hint() for e in found]
             log.info("routine %s step %d read %d elements: %s", routine.name, number, len(found), "; ".join(lines))
             state.recorder.tool_call(
-                step=number, name="read", arguments=step.read.model_dump(exclude_none=True),
-                result=ToolResult(output=f"{len(found)} elements\n" + "\n".join(lines)), seconds=0.0,
+                step=number,
+                name="read",
+                arguments=step.read.model_dump(exclude_none=True),
+                result=ToolResult(output=f"{len(found)} elements\n" + "\n".join(lines)),
+                seconds=0.0,
             )
         elif isinstance(step, ClickStep):
             self._click(number, step, state)
@@ -315,10 +358,19 @@ class RoutineRunner:
             arguments = {"element_id": target.element.id} | ({} if step.double else {"button": step.button})
             self._act(number, state, name, arguments, bound=True)
         else:
-            self._act(number, state, name, {"x": step.click.x, "y": step.click.y, "button": step.button}, screen_point=True)
+            self._act(
+                number, state, name, {"x": step.click.x, "y": step.click.y, "button": step.button}, screen_point=True
+            )
 
     def _act(
-        self, number: int, state: _RunState, name: str, arguments: dict, *, bound: bool = False, screen_point: bool = False
+        self,
+        number: int,
+        state: _RunState,
+        name: str,
+        arguments: dict,
+        *,
+        bound: bool = False,
+        screen_point: bool = False,
     ) -> None:
         """Plans, checks authorisation, executes and records one action."""
         if state.record.mode == "live" and not state.authorised:
@@ -327,26 +379,45 @@ class RoutineRunner:
             )
         if not bound:
             state.actions.bind_frame(state.last_frame or self._grab(state, number, "action"), None)
-        planned = _screen_point_action(name, arguments, state.last_frame) if screen_point else state.actions.plan(name, arguments)
+        planned = (
+            _screen_point_action(name, arguments, state.last_frame)
+            if screen_point
+            else state.actions.plan(name, arguments)
+        )
         if isinstance(planned, ToolResult):
             raise StepFailed(planned.error)
         started = time.monotonic()
         try:
             result = state.actions.execute(planned)
         except BaseException:  # the action may have half-happened (fail-safe): it is in actions.history, record it
-            self._record_action(state, number, name, arguments, planned, state.actions.history[-1:], time.monotonic() - started)
+            self._record_action(
+                state, number, name, arguments, planned, state.actions.history[-1:], time.monotonic() - started
+            )
             raise
         executed = result.data is not None and result.error is None
-        self._record_action(state, number, name, arguments, planned, [result.data] if executed else [], time.monotonic() - started, result)
+        self._record_action(
+            state,
+            number,
+            name,
+            arguments,
+            planned,
+            [result.data] if executed else [],
+            time.monotonic() - started,
+            result,
+        )
         if result.error:
             raise StepFailed(result.error)
 
     def _record_action(self, state, number, name, arguments, planned, records, seconds, result=None) -> None:
         executed = bool(records)
         state.recorder.tool_call(
-            step=number, name=name, arguments=arguments,
+            step=number,
+            name=name,
+            arguments=arguments,
             result=result or ToolResult(error=records[0].outcome if executed else "not executed"),
-            seconds=seconds, planned=planned.model_dump(mode="json"), executed=executed,
+            seconds=seconds,
+            planned=planned.model_dump(mode="json"),
+            executed=executed,
             approved_by="pre-authorised routine" if state.authorised and state.record.mode == "live" else None,
         )
         if executed:
@@ -360,6 +431,7 @@ class RoutineRunner:
                 "action_mode": state.record.mode,
                 "allowed_regions": routine.allowed_regions or self.settings.allowed_regions,
                 "max_seconds": routine.step_timeout(step),
+                "site_profile": state.profile,
             }
         )
         key = f"{routine.screen}:{settings.model_dump_json()}"
@@ -376,8 +448,11 @@ class RoutineRunner:
             problem = f"the agent stopped at its step/time limit before finishing the goal ({run.steps} steps)"
         answer = run.answer.text if run.answer else ""
         state.recorder.tool_call(
-            step=number, name="goal", arguments={"goal": step.goal, "authorised": state.authorised},
-            result=ToolResult(output=f"{session}: {answer}", error=problem), seconds=time.monotonic() - started,
+            step=number,
+            name="goal",
+            arguments={"goal": step.goal, "authorised": state.authorised},
+            result=ToolResult(output=f"{session}: {answer}", error=problem),
+            seconds=time.monotonic() - started,
             executed=problem is None,
         )
         done = _executed_by_agent(run.session_dir)
@@ -403,7 +478,11 @@ class RoutineRunner:
         """Parses a frame, reusing the last parse when the pixels are identical (polling a still screen)."""
         digest = hashlib.sha256(frame.image.tobytes()).hexdigest()
         if state.parse_cache is None or state.parse_cache[0] != digest:
-            state.parse_cache = (digest, self.parser(frame.image))
+            if self.parser is default_parser:  # read with the routine's site profile
+                parse = default_parser(frame.image, state.profile)
+            else:
+                parse = self.parser(frame.image)
+            state.parse_cache = (digest, parse)
         return state.parse_cache[1]
 
     # ------------------------------------------------------------------ endings
@@ -455,7 +534,12 @@ def _screen_point_action(name: str, arguments: dict, frame: Frame) -> PlannedAct
         image_y = round((y - geometry.top) * geometry.scale) - frame.crop_offset[1]
     what = "double-click" if name == "double_click" else f"{arguments.get('button', 'left')}-click"
     return PlannedAction(
-        kind=name, x=x, y=y, image_x=image_x, image_y=image_y, button=arguments.get("button", "left"),
+        kind=name,
+        x=x,
+        y=y,
+        image_x=image_x,
+        image_y=image_y,
+        button=arguments.get("button", "left"),
         reason=f"{what} ({x}, {y})",
     )
 
@@ -471,7 +555,9 @@ def _executed_by_agent(session_dir: Path | None) -> list[str]:
     except (OSError, ValueError) as e:
         log.warning("cannot read the agent session %s: %s", session_dir, e)
         return []
-    return [(e.get("planned") or {}).get("reason", e["name"]) for e in events if e["kind"] == "tool" and e.get("executed")]
+    return [
+        (e.get("planned") or {}).get("reason", e["name"]) for e in events if e["kind"] == "tool" and e.get("executed")
+    ]
 
 
 def _as_yaml(routine: Routine) -> str:

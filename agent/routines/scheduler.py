@@ -1,6 +1,6 @@
 """Scheduled routines: APScheduler 3 BackgroundScheduler with a SQLAlchemyJobStore, so schedules survive restarts.
 
-Semantics (see the README's Routines section):
+Semantics (see docs/routines.md, Scheduling):
 - a job per routine, id = routine name; the store keeps the routine *file path* and its trigger; each run re-reads
   the file (edits to steps apply at the next run; a changed schedule needs `routine schedule FILE` again);
 - overlap: `max_instances=1` per routine (a run still going when the next is due → that one is `skipped`) and the
@@ -23,12 +23,11 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from pydantic import BaseModel
 
-from storage.db import make_engine
-
 from agent.routines.history import RunRecord
 from agent.routines.runner import RoutineRunner
 from agent.routines.schema import Problem, RoutineFileError, load_routine
 from agent.settings import Settings
+from storage.db import make_engine
 
 log = logging.getLogger(__name__)
 JOB_TABLE = "routine_jobs"
@@ -69,7 +68,9 @@ class RoutineScheduler:
             executors={"default": ThreadPoolExecutor(workers)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": self.grace},
         )
-        self.scheduler.add_listener(self._on_event, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES | EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+        self.scheduler.add_listener(
+            self._on_event, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES | EVENT_JOB_EXECUTED | EVENT_JOB_ERROR
+        )
         self.finished = 0  # run records produced (any status, skipped included)
         self._changed = threading.Condition()
 
@@ -102,7 +103,11 @@ class RoutineScheduler:
         if routine.schedule is None:
             raise RoutineFileError(path, [Problem(line=None, field="schedule", message="missing: nothing to schedule")])
         job = self.scheduler.add_job(
-            run_scheduled, trigger=routine.schedule.trigger(), args=[str(path)], id=routine.name, name=routine.name,
+            run_scheduled,
+            trigger=routine.schedule.trigger(),
+            args=[str(path)],
+            id=routine.name,
+            name=routine.name,
             replace_existing=True,
         )
         log.info("scheduled %s (%s) from %s", routine.name, routine.schedule.summary(), path)
@@ -131,7 +136,9 @@ class RoutineScheduler:
             routine = load_routine(path)
             text = path.read_text(encoding="utf-8")
         except RoutineFileError as e:  # edited into an invalid state since it was scheduled: say so in the history
-            record = self.history.record_skipped(path.stem, screen=0, mode="-", trigger="schedule", reason=f"routine file invalid now: {e}")
+            record = self.history.record_skipped(
+                path.stem, screen=0, mode="-", trigger="schedule", reason=f"routine file invalid now: {e}"
+            )
             log.error("scheduled routine %s not run: %s", path, e)
             return record
         return self.runner.run(routine, routine_text=text, routine_path=path, trigger="schedule")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
 from pydantic import (
@@ -26,10 +26,14 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from storage import safe_yaml
+from storage.safe_yaml import BoundedSafeLoader
+
 ElementKind = Literal["text", "button", "alarm_indicator", "alarm_row", "banner"]
 STEP_KINDS = ("goal", "capture", "find", "read", "click", "type", "press", "wait_until", "assert")
 ACTION_KINDS = frozenset({"click", "type", "press"})
 _COMMON_KEYS = ("name", "timeout", "retries", "poll")
+MAX_ROUTINE_BYTES = 1024 * 1024  # routines are a few dozen lines; anything near this is not a routine
 _NAME = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
 _EVERY = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*(?:(\d+)\s*s)?\s*$")
 
@@ -221,17 +225,15 @@ def _check_step_shape(value: Any) -> Any:
 
 
 Step = Annotated[
-    Union[
-        Annotated[GoalStep, Tag("goal")],
-        Annotated[CaptureStep, Tag("capture")],
-        Annotated[FindStep, Tag("find")],
-        Annotated[ReadStep, Tag("read")],
-        Annotated[ClickStep, Tag("click")],
-        Annotated[TypeStep, Tag("type")],
-        Annotated[PressStep, Tag("press")],
-        Annotated[WaitUntilStep, Tag("wait_until")],
-        Annotated[AssertStep, Tag("assert")],
-    ],
+    Annotated[GoalStep, Tag("goal")]
+    | Annotated[CaptureStep, Tag("capture")]
+    | Annotated[FindStep, Tag("find")]
+    | Annotated[ReadStep, Tag("read")]
+    | Annotated[ClickStep, Tag("click")]
+    | Annotated[TypeStep, Tag("type")]
+    | Annotated[PressStep, Tag("press")]
+    | Annotated[WaitUntilStep, Tag("wait_until")]
+    | Annotated[AssertStep, Tag("assert")],
     Discriminator(_step_kind),
     BeforeValidator(_check_step_shape),
 ]
@@ -308,6 +310,9 @@ class Routine(_Strict):
     retries: int = Field(0, ge=0, le=10, description="Default extra attempts per step.")
     poll: float = Field(1.0, gt=0, le=60, description="Default seconds between looks while waiting.")
     notify: Notify | None = None
+    profile: str | None = Field(
+        None, description="Site profile the screen is read with (shipped name or YAML file); default: the setting."
+    )
     steps: list[Step] = Field(min_length=1)
 
     @field_validator("name")
@@ -316,6 +321,19 @@ class Routine(_Strict):
         if not re.match(_NAME, name):
             raise ValueError(f"{name!r} may use only letters, digits, '_', '.', '-' (it names files and jobs)")
         return name
+
+    @field_validator("profile")
+    @classmethod
+    def _readable_profile(cls, profile: str | None) -> str | None:
+        if profile is None:
+            return profile
+        from perception.screen.profile import ProfileError, load_profile
+
+        try:
+            load_profile(profile)
+        except ProfileError as e:
+            raise ValueError(str(e)) from None
+        return profile
 
     @field_validator("allowed_regions")
     @classmethod
@@ -415,23 +433,27 @@ def _problems(error: ValidationError, root: yaml.Node | None) -> list[Problem]:
             loc = ("steps", err["ctx"]["step"] - 1, "click")
         else:
             loc = _without_union_tags(loc)
-        message = err["msg"].removeprefix("Value error, ")
+        message = safe_yaml.one_line(err["msg"].removeprefix("Value error, "))
         problems.append(Problem(line=_line_of(root, loc), field=_field_of(loc), message=message))
     return problems
 
 
 def parse_routine(text: str, path: Path | str = "<routine>") -> Routine:
     """Validates routine YAML text; raises RoutineFileError listing every problem with its line."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
+    if len(text) > MAX_ROUTINE_BYTES:
         raise RoutineFileError(
-            path, [Problem(line=mark.line + 1 if mark else None, field="", message=f"not valid YAML: {e.problem}")]
-        ) from None
+            path, [Problem(line=None, field="", message=f"{len(text)} characters: too big for a routine")]
+        )
+    try:
+        root = yaml.compose(text, Loader=BoundedSafeLoader)  # a SafeLoader subclass
+        data = safe_yaml.load(text)
+    except yaml.YAMLError as e:
+        line, problem = safe_yaml.yaml_problem(e)
+        raise RoutineFileError(path, [Problem(line=line, field="", message=f"not valid YAML: {problem}")]) from None
     if not isinstance(data, dict):
-        raise RoutineFileError(path, [Problem(line=1, field="", message="a routine file is a YAML mapping (name:, steps:, ...)")])
+        raise RoutineFileError(
+            path, [Problem(line=1, field="", message="a routine file is a YAML mapping (name:, steps:, ...)")]
+        )
     try:
         return Routine.model_validate(data)
     except ValidationError as e:
@@ -441,9 +463,11 @@ def parse_routine(text: str, path: Path | str = "<routine>") -> Routine:
 def load_routine(path: Path | str) -> Routine:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = safe_yaml.read_text(path, MAX_ROUTINE_BYTES)
     except OSError as e:
-        raise RoutineFileError(path, [Problem(line=None, field="", message=f"cannot read: {e.strerror or e}")]) from None
-    except UnicodeDecodeError:
-        raise RoutineFileError(path, [Problem(line=None, field="", message="not UTF-8 text")]) from None
+        raise RoutineFileError(
+            path, [Problem(line=None, field="", message=f"cannot read: {e.strerror or e}")]
+        ) from None
+    except safe_yaml.UnusableText as e:
+        raise RoutineFileError(path, [Problem(line=e.line, field="", message=str(e))]) from None
     return parse_routine(text, path)

@@ -11,6 +11,7 @@ from typing import Any
 
 from PIL import Image
 
+from agent.service.approvals import ApprovalStore
 from agent.service.metrics import ServiceMetrics
 from agent.service.queue import Emit, ModelQueue, QueueFull, Ticket
 
@@ -23,9 +24,9 @@ class MeteredModel:
         self.metrics = metrics
         self.model_id = model.model_id
 
-    def generate(self, messages: list[dict], tools: list[dict] | None = None, *, max_new_tokens: int = 512):
+    def generate(self, messages: list[dict], tools: list[dict] | None = None, *, max_new_tokens: int = 512, **limits):
         try:
-            reply = self.model.generate(messages, tools, max_new_tokens=max_new_tokens)
+            reply = self.model.generate(messages, tools, max_new_tokens=max_new_tokens, **limits)
         except Exception:
             self.metrics.errors.labels("model").inc()
             raise
@@ -45,23 +46,10 @@ class MeteredSource:
             return self.source.grab()
 
 
-class ParseTap:
-    """Wraps the screen parser and keeps the first parse of the current run, for drawing numbered elements."""
-
-    def __init__(self, parse: Any) -> None:
-        self.parse = parse
-        self.first: Any = None
-
-    def __call__(self, image: Image.Image) -> Any:
-        result = self.parse(image)
-        if self.first is None:
-            self.first = result
-        return result
-
-
 @dataclass
 class RunOutcome:
-    """What a finished job hands back: the AgentRun, the events it emitted, and the first screen parse (if any)."""
+    """What a finished job hands back: the AgentRun, the events it emitted, and the screen parse of the latest frame
+    (the one the answer's element evidence refers to; None when parsing is off)."""
 
     run: Any
     events: list[Any]
@@ -69,28 +57,46 @@ class RunOutcome:
 
 
 class AgentService:
-    def __init__(self, agent: Any, queue: ModelQueue, metrics: ServiceMetrics, parse_tap: ParseTap | None = None) -> None:
+    def __init__(
+        self, agent: Any, queue: ModelQueue, metrics: ServiceMetrics, approvals: ApprovalStore | None = None
+    ) -> None:
         self.agent = agent
         self.queue = queue
         self.metrics = metrics
-        self.parse_tap = parse_tap
+        self.approvals = approvals
 
     def ask(
-        self, question: str, *, image: Image.Image | None = None, screen: int | None = None, thread_id: str | None = None
+        self,
+        question: str,
+        *,
+        image: Image.Image | None = None,
+        screen: int | None = None,
+        thread_id: str | None = None,
     ) -> Ticket:
         """Queues a question; the ticket streams AgentEvents and ends with a RunOutcome. Raises QueueFull."""
         thread_id = thread_id or uuid.uuid4().hex
 
         def job(emit: Emit) -> RunOutcome:
-            return self._run(emit, thread_id, lambda: self.agent.stream(question, image=image, screen=screen, thread_id=thread_id))
+            return self._run(
+                emit, thread_id, lambda: self.agent.stream(question, image=image, screen=screen, thread_id=thread_id)
+            )
 
         return self._submit(job)
 
-    def resume(self, thread_id: str, decision: Any, *, operator: str) -> Ticket:
-        """Queues the operator's decision on a pending live action (it may run more model steps)."""
+    def resume(
+        self, thread_id: str, decision: Any, *, operator: str, approval_id: str | None = None, note: str | None = None
+    ) -> Ticket:
+        """Queues the operator's decision on a pending live action (it may run more model steps). `operator`: who
+        the service authenticated; `approval_id`: the action decided on (ApprovalRefused for any other)."""
 
         def job(emit: Emit) -> RunOutcome:
-            return self._run(emit, thread_id, lambda: self.agent.resume_stream(thread_id, decision, operator=operator))
+            return self._run(
+                emit,
+                thread_id,
+                lambda: self.agent.resume_stream(
+                    thread_id, decision, operator=operator, approval_id=approval_id, note=note
+                ),
+            )
 
         return self._submit(job)
 
@@ -98,12 +104,10 @@ class AgentService:
         try:
             return self.queue.submit(job)
         except QueueFull:  # the caller answers "busy, N requests ahead"
-            self.metrics.queue_rejections.inc()
+            self.metrics.queue_rejections.labels("model").inc()
             raise
 
     def _run(self, emit: Emit, thread_id: str, start) -> RunOutcome:
-        if self.parse_tap:
-            self.parse_tap.first = None
         events: list[Any] = []
         tool_names: dict[str, str] = {}  # tool_call id -> name, to label the result
         started = time.perf_counter()
@@ -113,6 +117,8 @@ class AgentService:
                 events.append(event)
                 emit(event)
             run = self.agent.result(thread_id)
+            if self.approvals is not None:
+                self.approvals.record(thread_id, run.approval)
         except Exception:
             self.metrics.questions.labels("failed").inc()
             self.metrics.errors.labels("run").inc()
@@ -120,7 +126,7 @@ class AgentService:
         outcome = "pending" if run.pending_action else ("limited" if run.answer and run.answer.limited else "answered")
         self.metrics.questions.labels(outcome).inc()
         self.metrics.question_seconds.observe(time.perf_counter() - started)
-        return RunOutcome(run=run, events=events, screen=self.parse_tap.first if self.parse_tap else None)
+        return RunOutcome(run=run, events=events, screen=self.agent.screen_of(thread_id))
 
     def _observe(self, event: Any, tool_names: dict[str, str]) -> None:
         if event.kind == "model":
@@ -129,6 +135,8 @@ class AgentService:
             tool_names[event.data["id"]] = event.data["name"]
         elif event.kind == "tool_result":
             failed = bool(event.data.get("error"))
-            self.metrics.tool_calls.labels(tool_names.pop(event.data["id"], "unknown"), "error" if failed else "ok").inc()
+            self.metrics.tool_calls.labels(
+                tool_names.pop(event.data["id"], "unknown"), "error" if failed else "ok"
+            ).inc()
             if failed:
                 self.metrics.errors.labels("tool").inc()

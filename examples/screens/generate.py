@@ -2,12 +2,14 @@
 
     .venv/bin/python examples/screens/generate.py [--out examples/screens]
 
-Deterministic (fixed seeds). Screens mix light, dark and grey (ISA-101) themes, 1024x768 / 1280x800 / 1920x1080,
+Every screen shows the demo plant (storage/demo.py, `hmi-agent alarms demo-data`) at 10:45 UTC: its alarm rows
+and banner are the plant's standing alarms with their tag, priority, state, activation time, value and the HMI's
+short text, and the process graphic labels plant tags. Deterministic (fixed seeds). Screens mix light, dark and grey (ISA-101) themes, 1024x768 / 1280x800 / 1920x1080,
 English and Chinese, an alarm list (3-12 rows), an alarm banner, priority badges, buttons and process graphics,
 plus degraded copies: JPEG artefacts, blur and phone-photo style (perspective, glare, noise).
 
 Ground truth (`<name>.json`): width, height, theme, language, variant, alarm_rows [{tag, priority, state, time,
-description, bbox}], banner {tag, priority, bbox}, indicators [{bbox, priority, shape, blinking}],
+description, value, bbox}], banner {tag, priority, bbox}, indicators [{bbox, priority, shape, blinking}],
 buttons [{text, bbox}].
 Priorities are "1" (critical, red) .. "4" (low, magenta/purple/blue); states "unacked", "acked", "rtn_unacked".
 """
@@ -23,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+from storage.demo import AREAS, STANDING, demo_tags, hmi_priority, hmi_text, hmi_value
 
 HERE = Path(__file__).resolve().parent
 CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
@@ -50,17 +54,9 @@ PRIORITY_COLOURS = {
 }
 SHAPES = ["square", "triangle", "diamond", "circle"]
 
-TAG_PREFIXES = ["TIC", "PT", "FV", "LSHH", "FIC", "PIC", "LIC", "TT", "PSV", "AI", "LT", "FT", "PDT", "TAH", "XV"]
-SUFFIXES = ["", "", ".HH", ".H", ".LL", ".L", ".PV", ".FAIL"]
-DESCRIPTIONS_EN = [
-    "High temperature reactor R{n}", "Low pressure header {n}", "Valve failed to open", "Level high high tank T{n}",
-    "Flow low feed pump P{n}", "Pressure high separator V{n}", "Analyser fault", "Pump trip motor M{n}",
-    "Deviation alarm loop {n}", "Compressor vibration high", "Cooling water flow low", "Tank overfill protection",
-]
-DESCRIPTIONS_ZH = [
-    "反应器R{n}温度高", "总管{n}压力低", "阀门开启失败", "储罐T{n}液位高高", "进料泵P{n}流量低", "分离器V{n}压力高",
-    "分析仪故障", "电机M{n}跳闸", "回路{n}偏差报警", "压缩机振动高", "冷却水流量低", "储罐溢流保护",
-]
+# Process values the graphic shows for instruments without a standing alarm: their normal values.
+NORMAL_VALUES = [(tag, f"{kind.normal:.1f} {kind.units.replace('³', '3')}") for tag, _, kind in demo_tags()
+                 if kind.units and kind.prefix != "AI" and tag not in {a.tag for a in STANDING}]
 PRIORITY_WORDS = {"en": {"1": "Critical", "2": "High", "3": "Medium", "4": "Low"},
                   "zh": {"1": "紧急", "2": "高", "3": "中", "4": "低"}}
 STATE_WORDS = {"en": {"unacked": "UNACK", "acked": "ACKED", "rtn_unacked": "RTN UNACK"},
@@ -69,8 +65,7 @@ HEADERS = {"en": ["Time", "Tag", "Description", "Priority", "State", "Value"],
            "zh": ["时间", "位号", "描述", "优先级", "状态", "数值"]}
 BUTTONS = {"en": ["ACK", "ACK ALL", "SILENCE", "RESET"], "zh": ["确认", "全部确认", "消音", "复位"]}
 NAV = {"en": ["OVERVIEW", "TRENDS", "ALARMS"], "zh": ["总览", "趋势", "报警"]}
-TITLES = {"en": "Unit {u} - Reactor Area", "zh": "装置{u} - 反应区"}
-UNITS = ["°C", "bar", "m3/h", "%", "kPa"]
+TITLES = {"en": "Demo plant - Alarm overview", "zh": "演示装置 - 报警总览"}
 
 
 def _font(size: int, bold: bool = False) -> ImageFont.ImageFont:
@@ -112,32 +107,12 @@ class Truth:
         return [item["bbox"] for item in items]
 
 
-def random_alarms(rng: random.Random, language: str, count: int) -> list[Alarm]:
-    tags, alarms = set(), []
-    hour, minute, second = rng.randrange(24), rng.randrange(60), rng.randrange(60)
-    descriptions = DESCRIPTIONS_EN if language == "en" else DESCRIPTIONS_ZH
-    while len(alarms) < count:
-        tag = f"{rng.choice(TAG_PREFIXES)}-{rng.choice([rng.randrange(100, 999), rng.randrange(1000, 4999)])}"
-        tag += rng.choice(SUFFIXES)
-        if tag in tags:
-            continue
-        tags.add(tag)
-        second -= rng.randrange(3, 400)
-        while second < 0:
-            second += 60
-            minute -= 1
-        while minute < 0:
-            minute += 60
-            hour = (hour - 1) % 24
-        alarms.append(Alarm(
-            time=f"{hour:02d}:{minute:02d}:{second:02d}",
-            tag=tag,
-            description=rng.choice(descriptions).format(n=rng.randrange(1, 9)),
-            priority=rng.choice("1122333444"),
-            state=rng.choice(["unacked", "unacked", "acked", "acked", "rtn_unacked"]),
-            value=f"{rng.uniform(0, 250):.1f} {rng.choice(UNITS)}",
-        ))
-    return alarms
+def plant_alarms(rng: random.Random, language: str, count: int, names: list[str] | None = None) -> list[Alarm]:
+    """`count` of the plant's standing alarms (or those `names`), newest first as alarm lists sort them."""
+    chosen = [a for a in STANDING if a.name in names] if names else rng.sample(STANDING, count)
+    chosen.sort(key=lambda a: (-a.days_before, a.clock), reverse=True)
+    return [Alarm(time=a.clock, tag=a.name, description=hmi_text(a, language), priority=hmi_priority(a),
+                  state=a.state, value=hmi_value(a)) for a in chosen]
 
 
 def draw_badge(draw: ImageDraw.ImageDraw, box, shape: str, colour, label: str, font) -> None:
@@ -159,7 +134,8 @@ def draw_badge(draw: ImageDraw.ImageDraw, box, shape: str, colour, label: str, f
 class ScreenPainter:
     """Draws one HMI screen and records the ground truth of what it drew."""
 
-    def __init__(self, seed: int, size: tuple[int, int], theme: str, language: str, rows: int, blink_on: bool = True):
+    def __init__(self, seed: int, size: tuple[int, int], theme: str, language: str, rows: int, blink_on: bool = True,
+                 names: list[str] | None = None):
         self.rng = random.Random(seed)
         self.width, self.height = size
         self.theme, self.t = theme, THEMES[theme]
@@ -173,7 +149,7 @@ class ScreenPainter:
         self.colours = {p: self.rng.choice(c) for p, c in PRIORITY_COLOURS.items()}
         self.shapes = dict(zip("1234", self.rng.sample(SHAPES, 4)))  # each vendor pairs shapes differently
         self.row_fill = self.rng.random() < 0.6  # unacked rows on a priority-coloured background
-        self.alarms = random_alarms(self.rng, language, rows)
+        self.alarms = plant_alarms(self.rng, language, rows, names)
         self.image = Image.new("RGB", size, self.t["bg"])
         self.draw = ImageDraw.Draw(self.image)
         self.truth = Truth(self.width, self.height, theme, language)
@@ -203,8 +179,7 @@ class ScreenPainter:
         u, w = self.unit, self.width
         title_h = round(u * 2.4)
         self.draw.rectangle((0, 0, w, title_h), fill=self.t["title_bg"])
-        self.draw.text((u, title_h / 2), TITLES[self.language].format(u=self.rng.randrange(1, 9)),
-                       fill=self.t["title_fg"], font=self.big, anchor="lm")
+        self.draw.text((u, title_h / 2), TITLES[self.language], fill=self.t["title_fg"], font=self.big, anchor="lm")
         x = w - u
         for label in reversed(NAV[self.language]):
             x = self._nav_button_right_aligned(x, label, title_h)
@@ -253,8 +228,12 @@ class ScreenPainter:
         vessels = rng.randint(2, 4)
         span = (panel[2] - panel[0]) / vessels
         vessel_h = min(bottom - top - u * 5, round(u * 11))
+        # active unacknowledged alarms, at the value they came in at (a cleared one would be back to normal)
+        alarms_on_graphic = [a for a in self.alarms if a.state == "unacked"][:vessels]
+        shown = [(a.tag.split(".")[0], a.value, a) for a in alarms_on_graphic]
+        shown += [(*rng.choice(NORMAL_VALUES), None) for _ in range(vessels - len(shown))]
         centres = []
-        for i in range(vessels):
+        for i, (tag, _, _) in enumerate(shown):
             cx = round(panel[0] + span * (i + 0.5))
             vw = round(min(span * 0.35, u * 6))
             vt = top + max(u * 2, (bottom - top - vessel_h) // 2)
@@ -263,7 +242,9 @@ class ScreenPainter:
             level = rng.uniform(0.2, 0.8)
             d.rectangle((box[0] + 3, round(box[3] - vessel_h * level), box[2] - 3, box[3] - vw // 4),
                         fill=t["liquid"])
-            d.text((cx, vt - u), f"R-{rng.randrange(100, 400)}", fill=t["text"], font=self.bold, anchor="mm")
+            area = int(tag.split("-")[1][0])  # TIC-101 measures on the area-1 equipment, R-101
+            equipment = AREAS[area - 1][2].format(n=area).split()[0]
+            d.text((cx, vt - u), equipment, fill=t["text"], font=self.bold, anchor="mm")
             centres.append((cx, box))
         for (ax, abox), (bx, bbox) in zip(centres, centres[1:]):  # pipes with a valve and a pump between vessels
             y = abox[3] - u * 2
@@ -276,10 +257,7 @@ class ScreenPainter:
             running = rng.random() < 0.5  # green "running" lamp: a saturated colour that is NOT an alarm
             d.ellipse((px - u, y - u, px + u, y + u), fill=(40, 170, 60) if running else t["vessel"],
                       outline=t["border"], width=2)
-        alarms_on_graphic = [a for a in self.alarms if a.state != "acked"][:vessels]
-        for (cx, box), alarm in zip(centres, alarms_on_graphic + [None] * vessels):
-            tag = alarm.tag.split(".")[0] if alarm else f"{rng.choice(TAG_PREFIXES)}-{rng.randrange(100, 999)}"
-            value = alarm.value if alarm else f"{rng.uniform(0, 100):.1f} {rng.choice(UNITS)}"
+        for (cx, box), (tag, value, alarm) in zip(centres, shown):
             label = f"{tag}  {value}"
             lw = d.textlength(label, font=self.font)
             lx, ly = box[2] + u // 2, box[1] + u * 2
@@ -324,7 +302,8 @@ class ScreenPainter:
             for x, cell in zip(columns, cells):
                 d.text((x, mid), cell, fill=ink, font=self.font, anchor="lm")
             self.truth.alarm_rows.append(dict(tag=alarm.tag, priority=alarm.priority, state=alarm.state,
-                                              time=alarm.time, description=alarm.description, bbox=list(row_box)))
+                                              time=alarm.time, description=alarm.description, value=alarm.value,
+                                              bbox=list(row_box)))
 
 
 # ---- degradations -------------------------------------------------------------------------------------------------
@@ -410,17 +389,13 @@ def save(image: Image.Image, truth: Truth, out: Path, name: str) -> Path:
     return path
 
 
+DEMO_ALARMS = ["TIC-101.HH", "TIC-201.H", "LIC-403.H", "PIC-102.L", "VI-505.HH", "FIC-204.L"]
+
+
 def demo_screen() -> tuple[Image.Image, Truth]:
     """The README's screen: 1280x800 ISA-101 grey, English, TIC-101.HH critical + unacknowledged in banner and list."""
-    painter = ScreenPainter(7, (1280, 800), "grey", "en", rows=6)
-    lead = painter.alarms[0]
-    lead.tag, lead.priority, lead.state = "TIC-101.HH", "1", "unacked"
-    lead.description, lead.time, lead.value = "High temperature reactor R1", "10:42:07", "92.4 °C"
-    for minutes_ago, other in enumerate(painter.alarms[1:], start=1):
-        other.priority = other.priority if other.priority != "1" else "2"
-        other.time = f"10:{42 - 3 * minutes_ago:02d}:{(17 * minutes_ago) % 60:02d}"
-    image, truth = painter.paint()
-    return image, truth
+    painter = ScreenPainter(23, (1280, 800), "grey", "en", rows=len(DEMO_ALARMS), names=DEMO_ALARMS)
+    return painter.paint()
 
 
 def main() -> None:

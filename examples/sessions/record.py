@@ -18,9 +18,12 @@ from agent.settings import Settings
 from examples.screens.generate import demo_screen
 from perception.frames import Frame, ScreenGeometry
 from storage.db import open_database
+from storage.demo import demo_definitions
+from storage.demo_manuals import write_demo_manuals
 from storage.importing import import_file
 from tools.actions import ScreenActions
 from tools.alarms import AlarmTools
+from tools.manual_files import add_files
 
 HERE = Path(__file__).parent
 PLANT = HERE.parent / "plant"
@@ -36,7 +39,8 @@ SESSIONS = {
             tool_call_text("final_answer", {
                 "on_screen": "TIC-101.HH (reactor R1 temperature high-high, 92.4 °C) is active and unacknowledged.",
                 "alarm_tag": "TIC-101.HH", "meaning": "R-101 reactor temperature high-high; the interlock cuts the feed.",
-                "recent_history": "It has been active in the last 30 days (see alarm_history).",
+                "recent_history": "Active and unacknowledged since 10:42:07; one earlier activation in the last 30 days "
+                                  "(28 Feb, acknowledged in 13 s, cleared after 17 min).",
                 "recommended_action": "Check the cooling water pump and valve, put the controller in AUTO, reduce feed if rising.",
                 "element_ids": ["BANNER"]}),
         ],
@@ -52,12 +56,26 @@ SESSIONS = {
                                             "recommended_action": "检查冷却水泵和阀门，将控制器切回自动。"}),
         ],
     ),
+    "procedure-en": dict(
+        question="What is the procedure for this alarm?",
+        screen_parse=False,
+        replies=[
+            tool_call_text("alarm_definition", {"tag": "TIC-101.HH"}, text="The banner shows TIC-101.HH."),
+            tool_call_text("search_manuals", {"query": "high temperature alarm procedure", "tag": "TIC-101", "limit": 1}),
+            tool_call_text("final_answer", {
+                "on_screen": "TIC-101.HH (reactor R1 temperature high-high) is active and unacknowledged.",
+                "alarm_tag": "TIC-101.HH", "meaning": "R-101 reactor temperature high-high; the interlock cuts the feed.",
+                "recommended_action": "Operating manual p. 5 (4.1 High temperature alarms): check the cooling water pump "
+                                      "and valve, put the controller back in AUTO, reduce the feed by 20 % if it keeps "
+                                      "rising; at HH do not bypass the interlock, inform the shift supervisor."}),
+        ],
+    ),
     "ack-simulated": dict(
         question="Acknowledge the reactor alarm",
         screen_parse=False,
         on_screen=True,
         replies=[
-            tool_call_text("click", {"x": 903, "y": 74}, text="ACK is at the top right, below ALARMS."),
+            tool_call_text("click", {"x": 1156, "y": 58}, text="ACK is at the top right of the alarm banner, below ALARMS."),
             tool_call_text("final_answer", {"on_screen": "Clicked ACK (simulated: nothing moved).", "alarm_tag": "TIC-101.HH"}),
         ],
     ),
@@ -90,6 +108,7 @@ def record_all(out: Path = HERE) -> list[Path]:
         db = open_database(f"sqlite:///{Path(scratch) / 'plant.sqlite'}")
         import_file(db, PLANT / "definitions.csv")
         import_file(db, PLANT / "journal.csv")
+        add_files(db, write_demo_manuals(Path(scratch) / "manuals", demo_definitions()))  # cited by procedure-en
         for name, spec in SESSIONS.items():
             settings = Settings(data_dir=Path(scratch) / name, screen_parse=spec["screen_parse"], record_sessions=True)
             agent = HmiAgent(

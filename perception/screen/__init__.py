@@ -3,6 +3,16 @@ priority badges, buttons, text) for set-of-marks hints and for cross-checking th
 
 from perception.screen.annotate import annotate
 from perception.screen.model import Element, ScreenParse
-from perception.screen.parser import parse_screen
+from perception.screen.parser import parse_screen, parser_for
+from perception.screen.profile import ProfileError, SiteProfile, load_profile
 
-__all__ = ["Element", "ScreenParse", "annotate", "parse_screen"]
+__all__ = [
+    "Element",
+    "ProfileError",
+    "ScreenParse",
+    "SiteProfile",
+    "annotate",
+    "load_profile",
+    "parse_screen",
+    "parser_for",
+]

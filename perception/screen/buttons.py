@@ -10,8 +10,20 @@ import numpy as np
 from perception.screen.ocr import TextBox
 
 BBox = tuple[int, int, int, int]
-ALARM_COMMANDS = {"ACK", "ACK ALL", "ACKNOWLEDGE", "SILENCE", "RESET", "MUTE", "确认", "全部确认", "消音", "复位",
-                  "应答", "全部应答"}
+ALARM_COMMANDS = {
+    "ACK",
+    "ACK ALL",
+    "ACKNOWLEDGE",
+    "SILENCE",
+    "RESET",
+    "MUTE",
+    "确认",
+    "全部确认",
+    "消音",
+    "复位",
+    "应答",
+    "全部应答",
+}
 MIN_BORDER_CONTRAST = 25  # grey levels between a button's border line and its face
 MIN_FACE_CONTRAST = 10  # grey levels between the button face and the surface it sits on
 MAX_SPREAD = 40  # grey-level std along a border or face: above it, the "border" is text or clutter
@@ -43,8 +55,12 @@ def _sides(grey: np.ndarray, rect: BBox, offset: int) -> list[np.ndarray] | None
     if not (0 <= top < bottom < grey.shape[0] and 0 <= left < right < grey.shape[1]):
         return None
     my, mx = slice(y1 + h // 4, y2 - h // 4), slice(x1 + w // 6, x2 - w // 6)
-    return [grey[top, mx].astype(np.int16), grey[bottom, mx].astype(np.int16), grey[my, left].astype(np.int16),
-            grey[my, right].astype(np.int16)]
+    return [
+        grey[top, mx].astype(np.int16),
+        grey[bottom, mx].astype(np.int16),
+        grey[my, left].astype(np.int16),
+        grey[my, right].astype(np.int16),
+    ]
 
 
 def is_button_frame(grey: np.ndarray, rect: BBox, command: bool) -> bool:
@@ -60,9 +76,12 @@ def is_button_frame(grey: np.ndarray, rect: BBox, command: bool) -> bool:
     # the outline found by the edge detector sits a few px off the drawn line, differently on each side
     rings = [r for offset in range(-2, 4) if (r := _sides(grey, rect, offset)) is not None]
     bordered_sides = sum(
-        any(ring[side].std() <= MAX_SPREAD and abs(float(np.median(ring[side])) - face_level) >= MIN_BORDER_CONTRAST
-            for ring in rings)
-        for side in range(4))
+        any(
+            ring[side].std() <= MAX_SPREAD and abs(float(np.median(ring[side])) - face_level) >= MIN_BORDER_CONTRAST
+            for ring in rings
+        )
+        for side in range(4)
+    )
     if bordered_sides < 3:
         return False
     if command or outside is None:
@@ -79,10 +98,16 @@ def find_buttons(grey: np.ndarray, texts: list[TextBox]) -> dict[int, BBox]:
             continue
         tx1, ty1, tx2, ty2 = box.bbox
         cx, cy, slack = (tx1 + tx2) / 2, (ty1 + ty2) / 2, box.height / 2  # OCR boxes are padded around glyphs
-        around = [r for r in rectangles
-                  if r[0] < cx < r[2] and r[1] < cy < r[3] and r[0] <= tx1 + slack and r[2] >= tx2 - slack
-                  and 0.78 * box.height <= r[3] - r[1] <= 2.5 * box.height
-                  and r[2] - r[0] <= (tx2 - tx1) + 5 * box.height]  # (a tight outline of blurred glyphs is lower)
+        around = [
+            r
+            for r in rectangles
+            if r[0] < cx < r[2]
+            and r[1] < cy < r[3]
+            and r[0] <= tx1 + slack
+            and r[2] >= tx2 - slack
+            and 0.78 * box.height <= r[3] - r[1] <= 2.5 * box.height
+            and r[2] - r[0] <= (tx2 - tx1) + 5 * box.height
+        ]  # (a tight outline of blurred glyphs is lower)
         if not around:
             continue
         rect = max(around, key=lambda r: (r[2] - r[0]) * (r[3] - r[1]))  # the outer edge of the border

@@ -40,8 +40,9 @@ def find_marks(hsv: np.ndarray) -> list[ColourMark]:
     return marks
 
 
-def _badges_inside(mask: np.ndarray, bar: ColourMark, width: int, height: int, min_side: int,
-                   max_side: int) -> list[ColourMark]:
+def _badges_inside(
+    mask: np.ndarray, bar: ColourMark, width: int, height: int, min_side: int, max_side: int
+) -> list[ColourMark]:
     """A badge drawn on a highlight of its own colour shows only by its thin outline: a hole in the bar with the
     badge's face inside. Eroding by one pixel cuts the face loose where the outline is only diagonally closed.
     (When the badge's digit touches the outline, the face falls apart and the badge is missed.)"""
@@ -64,8 +65,9 @@ def _badges_inside(mask: np.ndarray, bar: ColourMark, width: int, height: int, m
     return badges
 
 
-def _classify(contour: np.ndarray, priority: str, width: int, height: int, min_side: int,
-              max_side: int) -> ColourMark | None:
+def _classify(
+    contour: np.ndarray, priority: str, width: int, height: int, min_side: int, max_side: int
+) -> ColourMark | None:
     x, y, w, h = cv2.boundingRect(contour)
     if w < min_side and h < min_side:
         return None
@@ -108,8 +110,9 @@ def mark_blinking(current: list[ColourMark], previous: list[ColourMark]) -> list
     (off now, mid-blink) are kept with the previous bbox, so an unacknowledged alarm is never lost to the blink."""
 
     def matched(mark: ColourMark, others: list[ColourMark]) -> bool:
-        return any(o.kind == mark.kind and o.priority == mark.priority and iou(o.bbox, mark.bbox) >= 0.3
-                   for o in others)
+        return any(
+            o.kind == mark.kind and o.priority == mark.priority and iou(o.bbox, mark.bbox) >= 0.3 for o in others
+        )
 
     marked = [replace(m, state="steady" if matched(m, previous) else "blinking") for m in current]
     return marked + [replace(m, state="blinking") for m in previous if not matched(m, current)]

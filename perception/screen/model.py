@@ -7,6 +7,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 ElementKind = Literal["text", "button", "alarm_indicator", "alarm_row", "banner"]
+# Where a priority or state came from: a word on screen (generic vocabulary), a colour (generic convention), the site
+# profile's own words or colours, or the plant's alarm definition (set by the tools, never by the parser).
+Source = Literal["word", "colour", "profile", "definition"]
 BBox = tuple[int, int, int, int]
 
 # When hints are cut to a limit, the alarm facts go first: they are what the operator asks about.
@@ -23,19 +26,29 @@ class Element(BaseModel):
     bbox: BBox
     text: str = ""
     priority: str | None = None  # "1" (critical) .. "4" (low), see perception.screen.colours.ALARM_COLOURS
-    state: str | None = None  # unacked | acked | rtn_unacked (rows); blinking | steady (indicators, two frames)
+    state: str | None = None  # unacked | acked | rtn_unacked | normal (rows); blinking | steady (indicators)
     tag: str | None = None
     confidence: float = Field(ge=0.0, le=1.0)
     time: str | None = None  # alarm rows and banners: the alarm's time stamp as shown
     value: str | None = None  # alarm rows and banners: the process value shown with the alarm
+    priority_source: Source | None = None
+    priority_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    state_source: Source | None = None
+    state_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    colour: str | None = None  # rows and badges: the alarm colour shown (badge, row fill or text), e.g. "pale red"
+    cells: dict[str, str] | None = None  # alarm rows under a table header: column kind -> text (time, tag, state...)
 
     def hint(self) -> str:
         parts = [f"[{self.id}] {self.kind}"]
         if self.text:
             parts.append(f'"{self.text}"')
-        for name, value in (("tag", self.tag), ("prio", self.priority), ("state", self.state)):
-            if value:
-                parts.append(f"{name}={value}")
+        parts += [f"tag={self.tag}"] if self.tag else []
+        for name, value, source in (
+            ("prio", self.priority, self.priority_source),
+            ("state", self.state, self.state_source),
+        ):
+            if value:  # a reading not from a word on screen says where it came from: prio=2(colour)
+                parts.append(f"{name}={value}" + (f"({source})" if source not in (None, "word") else ""))
         if self.value:
             parts.append(f'value="{self.value}"')
         parts.append("@({},{},{},{})".format(*self.bbox))

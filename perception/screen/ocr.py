@@ -46,20 +46,22 @@ def ocr_engine():
             except ImportError as e:
                 raise ImportError("the screen parser needs RapidOCR: pip install 'hmi-agent[ocr]'") from e
 
-            _engine = RapidOCR(params={
-                "Global.log_level": "warning",
-                "Global.use_cls": False,  # screens are upright; the 180° classifier only costs time
-                "Global.text_score": MIN_TEXT_SCORE,
-                "Det.limit_type": "max",
-                "Det.limit_side_len": DET_LIMIT_SIDE_LEN,
-                # rec pads every crop to at least this width; the default 320 makes "ACK" cost as much as a
-                # sentence, and HMI screens are mostly short labels: 64 cuts recognition time 2-3x, same text
-                "Rec.rec_img_shape": [3, 48, 64],
-                # measured on this workload (single-thread CPU time): the allocator arena and small batches of
-                # similar-width crops do ~15% less work than rapidocr's defaults (no arena, batches of 6)
-                "Rec.rec_batch_num": 4,
-                "EngineConfig.onnxruntime.enable_cpu_mem_arena": True,
-            })
+            _engine = RapidOCR(
+                params={
+                    "Global.log_level": "warning",
+                    "Global.use_cls": False,  # screens are upright; the 180° classifier only costs time
+                    "Global.text_score": MIN_TEXT_SCORE,
+                    "Det.limit_type": "max",
+                    "Det.limit_side_len": DET_LIMIT_SIDE_LEN,
+                    # rec pads every crop to at least this width; the default 320 makes "ACK" cost as much as a
+                    # sentence, and HMI screens are mostly short labels: 64 cuts recognition time 2-3x, same text
+                    "Rec.rec_img_shape": [3, 48, 64],
+                    # measured on this workload (single-thread CPU time): the allocator arena and small batches of
+                    # similar-width crops do ~15% less work than rapidocr's defaults (no arena, batches of 6)
+                    "Rec.rec_batch_num": 4,
+                    "EngineConfig.onnxruntime.enable_cpu_mem_arena": True,
+                }
+            )
         return _engine
 
 
@@ -70,10 +72,14 @@ def read_text(rgb: np.ndarray) -> list[TextBox]:
         return []
     height, width = rgb.shape[:2]
     boxes = []
-    for quad, text, score in zip(result.boxes, result.txts, result.scores):
+    for quad, text, score in zip(result.boxes, result.txts, result.scores, strict=False):
         xs, ys = quad[:, 0], quad[:, 1]
-        bbox = (max(0, int(xs.min())), max(0, int(ys.min())), min(width, int(np.ceil(xs.max()))),
-                min(height, int(np.ceil(ys.max()))))
+        bbox = (
+            max(0, int(xs.min())),
+            max(0, int(ys.min())),
+            min(width, int(np.ceil(xs.max()))),
+            min(height, int(np.ceil(ys.max()))),
+        )
         (left_x, left_y), (right_x, right_y) = quad[0], quad[1]
         slope = float((right_y - left_y) / (right_x - left_x)) if right_x - left_x > 1 else 0.0
         if text.strip():
@@ -93,8 +99,10 @@ def _split_vertical(boxes: list[TextBox]) -> list[TextBox]:
         chars = box.text.replace(" ", "")
         if box.height > 2.2 * typical and box.height > 1.5 * (x2 - x1) and len(chars) > 1:
             step = (y2 - y1) / len(chars)
-            result += [TextBox(ch, (x1, round(y1 + i * step), x2, round(y1 + (i + 1) * step)), box.score, 0.0)
-                       for i, ch in enumerate(chars)]
+            result += [
+                TextBox(ch, (x1, round(y1 + i * step), x2, round(y1 + (i + 1) * step)), box.score, 0.0)
+                for i, ch in enumerate(chars)
+            ]
         else:
             result.append(box)
     return result

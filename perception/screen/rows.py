@@ -1,5 +1,5 @@
-"""Reading alarm facts out of OCR text: instrument tags, times, priority and state words, and grouping text boxes into
-screen lines and alarm rows (time, tag, description, priority, state, value)."""
+"""Instrument tags, times and process values in OCR text, and grouping text boxes into screen lines (the alarm row
+reading itself, with a site profile's vocabulary, is in perception.screen.reading)."""
 
 from __future__ import annotations
 
@@ -21,19 +21,6 @@ _VALUE = re.compile(rf"^-?\d+(?:[.,]\d+)?\s*{_UNITS}?$")
 _TRAILING_VALUE = re.compile(rf"\s(-?\d+(?:[.,]\d+)?\s*{_UNITS})$")  # "... reactor R1 92.4 °C" in one OCR box
 _DIGIT_FIXES = str.maketrans({"O": "0", "I": "1", "l": "1"})
 
-PRIORITY_WORDS = {
-    "critical": "1", "urgent": "1", "emergency": "1", "p1": "1", "紧急": "1", "严重": "1",
-    "high": "2", "p2": "2", "高": "2",
-    "medium": "3", "med": "3", "p3": "3", "中": "3",
-    "low": "4", "diagnostic": "4", "p4": "4", "低": "4", "提示": "4",
-}
-# longest first: "RTN UNACK" must win over "UNACK", "UNACK" over "ACK"
-STATE_WORDS = [
-    ("rtnunacked", "rtn_unacked"), ("rtnunack", "rtn_unacked"), ("恢复未确认", "rtn_unacked"),
-    ("unacked", "unacked"), ("unack", "unacked"), ("未确认", "unacked"), ("未应答", "unacked"),
-    ("acked", "acked"), ("ack'd", "acked"), ("已确认", "acked"), ("已应答", "acked"),
-]
-
 
 def split_tag(text: str) -> tuple[str, str] | None:
     """The first instrument tag in `text`, normalised (spaces around '-'/'.' removed, O/I/l in the number fixed),
@@ -44,7 +31,7 @@ def split_tag(text: str) -> tuple[str, str] | None:
         if not any(ch.isdigit() for ch in number) or (len(number) < 2 and not dash):
             continue
         tag = f"{letters.replace('l', 'I')}-{number.translate(_DIGIT_FIXES)}{loop}"
-        return (f"{tag}.{attribute}" if attribute else tag), compact[match.end():].strip()
+        return (f"{tag}.{attribute}" if attribute else tag), compact[match.end() :].strip()
     return None
 
 
@@ -56,15 +43,6 @@ def find_tag(text: str) -> str | None:
 def find_time(text: str) -> str | None:
     match = _TIME.search(text)
     return match.group(1) if match else None
-
-
-def priority_word(text: str) -> str | None:
-    return PRIORITY_WORDS.get(text.strip().lower())
-
-
-def state_word(text: str) -> str | None:
-    squeezed = re.sub(r"[\s_\-]", "", text.lower())
-    return next((state for word, state in STATE_WORDS if word in squeezed), None)
 
 
 def is_value(text: str) -> bool:
@@ -79,8 +57,12 @@ class Line:
 
     @property
     def bbox(self) -> tuple[int, int, int, int]:
-        return (min(b.bbox[0] for b in self.boxes), min(b.bbox[1] for b in self.boxes),
-                max(b.bbox[2] for b in self.boxes), max(b.bbox[3] for b in self.boxes))
+        return (
+            min(b.bbox[0] for b in self.boxes),
+            min(b.bbox[1] for b in self.boxes),
+            max(b.bbox[2] for b in self.boxes),
+            max(b.bbox[3] for b in self.boxes),
+        )
 
     @property
     def centre_y(self) -> float:
@@ -112,8 +94,14 @@ def group_lines(boxes: list[TextBox]) -> list[Line]:
     lines: list[tuple[list[float], Line]] = []  # levelled centres of each line's boxes, the line
     for box in sorted(boxes, key=level):
         y = level(box)
-        found = next((entry for entry in reversed(lines)
-                      if abs(sum(entry[0]) / len(entry[0]) - y) <= 0.5 * max(entry[1].height, box.height)), None)
+        found = next(
+            (
+                entry
+                for entry in reversed(lines)
+                if abs(sum(entry[0]) / len(entry[0]) - y) <= 0.5 * max(entry[1].height, box.height)
+            ),
+            None,
+        )
         if found is None:
             lines.append(([y], Line([box])))
         else:
@@ -122,42 +110,3 @@ def group_lines(boxes: list[TextBox]) -> list[Line]:
     for _, line in lines:
         line.boxes.sort(key=lambda b: b.bbox[0])
     return [line for _, line in lines]
-
-
-@dataclass(frozen=True)
-class AlarmFacts:
-    tag: str
-    time: str | None
-    description: str
-    priority: str | None
-    state: str | None
-    value: str | None
-    text: str
-
-
-def read_alarm(line: Line) -> AlarmFacts | None:
-    """The alarm a line describes, if it names a tag and looks like an alarm entry (a time, priority or state)."""
-    tag_index = next((i for i, b in enumerate(line.boxes) if find_tag(b.text)), None)
-    if tag_index is None:
-        return None
-    time = find_time(line.text)
-    priority = next((p for b in line.boxes if (p := priority_word(b.text))), None)
-    state = state_word(" ".join(b.text for b in line.boxes[tag_index:]))  # "RTN" "UNACK" may be two boxes
-    if not (time or priority or state):
-        return None
-    tag_box = line.boxes[tag_index]
-    tag, after_tag = split_tag(tag_box.text)
-    value = next((b.text for b in reversed(line.boxes[tag_index + 1:]) if is_value(b.text)), None)
-    described = []
-    if after_tag and not (priority_word(after_tag) or state_word(after_tag)):  # OCR merged tag + description
-        trailing = _TRAILING_VALUE.search(after_tag)
-        if trailing and value is None:
-            value, after_tag = trailing.group(1), after_tag[:trailing.start()].strip()
-        described += [after_tag] if after_tag else []
-    for box in line.boxes[tag_index + 1:]:
-        if priority_word(box.text) or state_word(box.text) or is_value(box.text) or box.text == value:
-            break
-        described.append(box.text)
-    description = " ".join(described)
-    text = " ".join(part for part in (time, tag, description) if part)
-    return AlarmFacts(tag, time, description, priority, state, value, text)

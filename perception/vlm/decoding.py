@@ -1,8 +1,8 @@
 """Greedy batch-1 decoding for Qwen3-VL with the decode step compiled once and replayed as a CUDA graph.
 
 transformers' `generate` spends milliseconds of Python around every decode step (input preparation, Qwen3-VL's
-M-RoPE bookkeeping with a GPU->CPU sync, logits processors, stopping criteria): eagerly the 4B decoded 15 tokens/s
-on an H200 (bench/RESULTS.md). Here the whole step — embedding, all layers on a static KV cache, LM head, argmax —
+M-RoPE bookkeeping with a GPU->CPU sync, logits processors, stopping criteria), so eager decoding is far below the
+memory-bandwidth limit (bench/RESULTS.md, GPU figures). Here the whole step — embedding, all layers on a static KV cache, LM head, argmax —
 is one `torch.compile(mode="reduce-overhead")` graph replayed as a CUDA graph, the next token stays on the GPU, and
 the CPU looks at the tokens only every `CHECK_EVERY` steps to see whether a stop token came.
 
@@ -20,6 +20,7 @@ change with every screenshot and prompt. Without CUDA (tests, CPU) the same step
 from __future__ import annotations
 
 import logging
+import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,36 +31,47 @@ logger = logging.getLogger(__name__)
 CHECK_EVERY = 8  # decode steps between looks for a stop token: at most this many tokens computed in vain
 # generation_config fields that change greedy choices; the decoder applies none of them (min_new_tokens aside), so a
 # checkpoint that sets one decodes with transformers' generate
-UNSUPPORTED_PROCESSORS = {"repetition_penalty": 1.0, "no_repeat_ngram_size": 0, "bad_words_ids": None,
-                          "suppress_tokens": None, "begin_suppress_tokens": None, "sequence_bias": None,
-                          "forced_bos_token_id": None, "forced_eos_token_id": None, "min_length": 0,
-                          "exponential_decay_length_penalty": None}
+UNSUPPORTED_PROCESSORS = {
+    "repetition_penalty": 1.0,
+    "no_repeat_ngram_size": 0,
+    "bad_words_ids": None,
+    "suppress_tokens": None,
+    "begin_suppress_tokens": None,
+    "sequence_bias": None,
+    "forced_bos_token_id": None,
+    "forced_eos_token_id": None,
+    "min_length": 0,
+    "exponential_decay_length_penalty": None,
+}
 
 
 GROUPED_DECODE = "hmi_grouped_decode"  # the attention implementation the decoder sets on the language model
 
 
-def grouped_decode_attention(module, query, key, value, attention_mask, dropout: float = 0.0, scaling=None,
-                             **kwargs):
+def grouped_decode_attention(module, query, key, value, attention_mask, dropout: float = 0.0, scaling=None, **kwargs):
     """Attention for one new token over a static KV cache: the query heads attend in groups over the key/value heads
     they share, as two batched matmuls. transformers' sdpa path instead copies the 8 key/value heads to 32 for every
     layer and token (`repeat_kv`: its copy-free path is off under torch.compile and with a mask) and hands one query
-    row to the efficient-attention kernel: the 4B decoded 131 tokens/s that way and 191 this way on an H200, same
-    run (bench/RESULTS.md). Scores come from a bf16 matmul and go through softmax in float32, as in transformers'
+    row to the efficient-attention kernel, measurably slower than this (bench/RESULTS.md, GPU figures,
+    decoder+sdpa vs decoder). Scores come from a bf16 matmul and go through softmax in float32, as in transformers'
     eager attention. Prompts (more than one query token) and anything else go to transformers' sdpa."""
     import torch
     from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
     if query.shape[2] != 1 or (attention_mask is not None and attention_mask.shape[1] != 1):
-        return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling,
-                                      **kwargs)
+        return sdpa_attention_forward(
+            module, query, key, value, attention_mask, dropout=dropout, scaling=scaling, **kwargs
+        )
     batch, heads, _, dim = query.shape
     kv_heads = key.shape[1]
     grouped = query.reshape(batch, kv_heads, heads // kv_heads, dim)  # query heads sharing a key/value head
     scores = torch.matmul(grouped, key.transpose(-1, -2)).float() * (scaling if scaling is not None else dim**-0.5)
     if attention_mask is not None:  # (batch, 1, 1, cache): True (or 0.0) where the slot may be attended
-        scores = (scores.masked_fill(~attention_mask, float("-inf")) if attention_mask.dtype == torch.bool
-                  else scores + attention_mask)
+        scores = (
+            scores.masked_fill(~attention_mask, float("-inf"))
+            if attention_mask.dtype == torch.bool
+            else scores + attention_mask
+        )
     output = torch.matmul(scores.softmax(-1).to(value.dtype), value)
     return output.reshape(batch, heads, 1, dim).transpose(1, 2).contiguous(), None
 
@@ -99,8 +111,9 @@ def _dense(layer) -> bool:
     import torch
 
     attention, mlp = getattr(layer, "self_attn", None), getattr(layer, "mlp", None)
-    if not (all(hasattr(attention, name) for name in _ATTENTION_PARTS)
-            and all(hasattr(mlp, name) for name in _MLP_PARTS)):
+    if not (
+        all(hasattr(attention, name) for name in _ATTENTION_PARTS) and all(hasattr(mlp, name) for name in _MLP_PARTS)
+    ):
         return False
     projections = [getattr(attention, name) for name in _ATTENTION_PARTS[:4]]
     projections += [getattr(mlp, name) for name in _MLP_PARTS[:3]]
@@ -118,8 +131,10 @@ def fused_layers(language_model) -> list[FusedLayer]:
     import torch
 
     cached = _fused_weights.get(language_model)
-    if cached is not None and all(layer.self_attn.q_proj.weight.data_ptr() == fused.qkv.data_ptr()
-                                  for layer, fused in zip(language_model.layers, cached, strict=True)):
+    if cached is not None and all(
+        layer.self_attn.q_proj.weight.data_ptr() == fused.qkv.data_ptr()
+        for layer, fused in zip(language_model.layers, cached, strict=True)
+    ):
         return cached
 
     def fuse(modules) -> Any:
@@ -136,14 +151,19 @@ def fused_layers(language_model) -> list[FusedLayer]:
         for layer in language_model.layers:  # one layer at a time: the copy costs one layer's memory at most
             attention, mlp = layer.self_attn, layer.mlp
             rows = (attention.q_proj.out_features, attention.k_proj.out_features, attention.v_proj.out_features)
-            layers.append(FusedLayer(qkv=fuse([attention.q_proj, attention.k_proj, attention.v_proj]),
-                                     qkv_rows=rows, gate_up=fuse([mlp.gate_proj, mlp.up_proj])))
+            layers.append(
+                FusedLayer(
+                    qkv=fuse([attention.q_proj, attention.k_proj, attention.v_proj]),
+                    qkv_rows=rows,
+                    gate_up=fuse([mlp.gate_proj, mlp.up_proj]),
+                )
+            )
     _fused_weights[language_model] = layers
     return layers
 
 
 def choose_step(model, step: str = "auto") -> str:
-    """"auto": the Triton kernels where they run, else the fused layers in torch, else transformers' layers."""
+    """ "auto": the Triton kernels where they run, else the fused layers in torch, else transformers' layers."""
     from perception.vlm import kernels
 
     if step not in STEPS:
@@ -157,19 +177,26 @@ def choose_step(model, step: str = "auto") -> str:
         return "kernels" if fits and runs_kernels else "fused" if fits else "modules"
     if step != "modules" and not fits:
         first = language_model.layers[0]
-        raise ValueError(f"{step=} needs dense text layers with bias-free nn.Linear projections; this model's first "
-                         f"layer has {type(getattr(first, 'mlp', None)).__name__} as its MLP")
+        raise ValueError(
+            f"{step=} needs dense text layers with bias-free nn.Linear projections; this model's first "
+            f"layer has {type(getattr(first, 'mlp', None)).__name__} as its MLP"
+        )
     if step == "kernels" and not runs_kernels:
-        raise ValueError(f"{step=} needs triton, the text model on one CUDA GPU of compute capability 8.0+ (or the "
-                         f"CPU with TRITON_INTERPRET=1) and a power-of-two head_dim: {sorted(map(str, devices))=}, "
-                         f"{head_dim=}")
+        raise ValueError(
+            f"{step=} needs triton, the text model on one CUDA GPU of compute capability 8.0+ (or the "
+            f"CPU with TRITON_INTERPRET=1) and a power-of-two head_dim: {sorted(map(str, devices))=}, "
+            f"{head_dim=}"
+        )
     return step
 
 
 def unsupported_generation_options(generation_config) -> list[str]:
     """generation_config fields set to something the decoder would ignore (they would change the answer)."""
-    return [name for name, neutral in UNSUPPORTED_PROCESSORS.items()
-            if getattr(generation_config, name, neutral) not in (neutral, None)]
+    return [
+        name
+        for name, neutral in UNSUPPORTED_PROCESSORS.items()
+        if getattr(generation_config, name, neutral) not in (neutral, None)
+    ]
 
 
 class StaticDecoder:
@@ -187,8 +214,9 @@ class StaticDecoder:
             # the prompt attends through it (sdpa) and the "modules" step's token too; it also replaces flash
             # attention, which knows how much of a static cache is filled only from a 2-D attention mask (a step
             # passes none) and would attend to the empty slots
-            logger.info("decoding with grouped-head attention (sdpa for prompts) instead of %s",
-                        text._attn_implementation)
+            logger.info(
+                "decoding with grouped-head attention (sdpa for prompts) instead of %s", text._attn_implementation
+            )
             register_grouped_decode_attention()
             model.set_attn_implementation({"text_config": GROUPED_DECODE})
         self.model = model
@@ -218,8 +246,11 @@ class StaticDecoder:
         from perception.vlm import kernels
 
         text = self.model.config.get_text_config(decoder=True)
-        weights = [w for layer, fused in zip(self.model.model.language_model.layers, self.layers, strict=True)
-                   for w in (fused.qkv, layer.self_attn.o_proj.weight, fused.gate_up, layer.mlp.down_proj.weight)]
+        weights = [
+            w
+            for layer, fused in zip(self.model.model.language_model.layers, self.layers, strict=True)
+            for w in (fused.qkv, layer.self_attn.o_proj.weight, fused.gate_up, layer.mlp.down_proj.weight)
+        ]
         place = {"dtype": weights[0].dtype, "device": weights[0].device}
         with torch.inference_mode():
             for (_, columns), weight in {tuple(w.shape): w for w in weights}.items():
@@ -237,8 +268,9 @@ class StaticDecoder:
 
         mrope = position + rope_delta
         position_ids = torch.cat([position, mrope, mrope, mrope]).view(4, 1, 1)  # text row, then (t, h, w)
-        hidden = self.model.model.language_model(input_ids=token, position_ids=position_ids, cache=self.cache,
-                                                 use_cache=True).last_hidden_state
+        hidden = self.model.model.language_model(
+            input_ids=token, position_ids=position_ids, cache=self.cache, use_cache=True
+        ).last_hidden_state
         return self._next_token(hidden, position, stops_from, stop_mask)
 
     def _fused_step(self, token, position, rope_delta, stops_from, stop_mask):
@@ -256,8 +288,11 @@ class StaticDecoder:
         mrope = position + rope_delta
         cos, sin = language_model.rotary_emb(hidden, torch.cat([mrope, mrope, mrope]).view(3, 1, 1))
         slot, filled = position.view(1), position.view(1) + 1  # the new token's cache slot; slots filled after it
-        visible = None if self.step == "kernels" else (
-            torch.arange(self.max_cache_len, device=token.device) < filled).view(1, 1, 1, -1)
+        visible = (
+            None
+            if self.step == "kernels"
+            else (torch.arange(self.max_cache_len, device=token.device) < filled).view(1, 1, 1, -1)
+        )
         for index, (layer, fused) in enumerate(zip(language_model.layers, self.layers, strict=True)):
             attention, cached = layer.self_attn, self.cache.layers[index]
             query, key, value = linear(layer.input_layernorm(hidden), fused.qkv).split(fused.qkv_rows, dim=-1)
@@ -269,8 +304,9 @@ class StaticDecoder:
             if self.step == "kernels":
                 mixed = kernels.decode_attention(query, cached.keys, cached.values, filled, attention.scaling)
             else:
-                mixed = grouped_decode_attention(attention, query, cached.keys, cached.values, visible,
-                                                 scaling=attention.scaling)[0].reshape(1, 1, -1)
+                mixed = grouped_decode_attention(
+                    attention, query, cached.keys, cached.values, visible, scaling=attention.scaling
+                )[0].reshape(1, 1, -1)
             hidden = hidden + linear(mixed, attention.o_proj.weight)
             gate, up = linear(layer.post_attention_layernorm(hidden), fused.gate_up).chunk(2, dim=-1)
             hidden = hidden + linear(layer.mlp.act_fn(gate) * up, layer.mlp.down_proj.weight)
@@ -292,16 +328,50 @@ class StaticDecoder:
         except torch._dynamo.exc.Unsupported as e:
             if not self._whole_graph:
                 raise
-            logger.warning("the decode step does not compile as one graph (%s); compiling it in pieces",
-                           (str(e).splitlines() or [""])[0])
+            logger.warning(
+                "the decode step does not compile as one graph (%s); compiling it in pieces",
+                (str(e).splitlines() or [""])[0],
+            )
             self._whole_graph, self._step = False, self._compile(fullgraph=False)
             torch.compiler.cudagraph_mark_step_begin()
             return self._step(*args)
 
-    def generate(self, inputs: dict, *, max_new_tokens: int, stop_ids: set[int], min_new_tokens: int = 0,
-                 on_first_token: Callable[[], None] | None = None) -> list[int]:
+    def _prefill_after(self, prefix: list, inputs: dict):
+        """The prompt's logits with its first tokens' KV (`prefix`: per layer (keys, values), perception/vlm/
+        prefix_cache.py) copied into the cache instead of computed: only the rest is prefilled, at the positions the
+        whole prompt gives it (text row, then M-RoPE t/h/w rows for the image)."""
+        import torch
+
+        for layer, (keys, values) in zip(self.cache.layers, prefix, strict=True):
+            layer.update(keys, values)  # slots [0, P), the cache's fill mark at P
+        length, ids = prefix[0][0].shape[2], inputs["input_ids"]
+        mrope, deltas = self.model.model.get_rope_index(
+            ids,
+            image_grid_thw=inputs.get("image_grid_thw"),
+            attention_mask=inputs.get("attention_mask"),
+            mm_token_type_ids=inputs.get("mm_token_type_ids"),
+        )
+        self.model.model.rope_deltas = deltas  # the decode steps continue from the image's positions
+        text = torch.arange(ids.shape[1], device=ids.device).view(1, 1, -1)
+        positions = torch.cat([text, mrope.to(ids.device)])[:, :, length:]
+        rest = {k: v[:, length:] if k in ("input_ids", "mm_token_type_ids") else v for k, v in inputs.items()}
+        return self.model(**rest, position_ids=positions, cache=self.cache, use_cache=True, logits_to_keep=1).logits
+
+    def generate(
+        self,
+        inputs: dict,
+        *,
+        max_new_tokens: int,
+        stop_ids: set[int],
+        min_new_tokens: int = 0,
+        on_first_token: Callable[[], None] | None = None,
+        deadline: float | None = None,
+        prefix: list | None = None,
+    ) -> list[int]:
         """The new token ids (with the stop token, if one came), as `generate(do_sample=False)` gives them for a
-        generation config without the processors in UNSUPPORTED_PROCESSORS."""
+        generation config without the processors in UNSUPPORTED_PROCESSORS. Stops early at `deadline`
+        (time.monotonic()), looked at with the stop tokens. `prefix`: the prompt's first tokens' KV, kept from an
+        earlier prompt (perception/vlm/prefix_cache.py): only the rest is prefilled."""
         import torch
 
         prompt_length = inputs["input_ids"].shape[1]
@@ -310,7 +380,11 @@ class StaticDecoder:
         with torch.inference_mode():
             self.cache.reset()
             self.model.model.rope_deltas = None  # the prefill computes this prompt's image positions afresh
-            logits = self.model(**inputs, cache=self.cache, use_cache=True, logits_to_keep=1).logits
+            logits = (
+                self._prefill_after(prefix, inputs)
+                if prefix is not None
+                else self.model(**inputs, cache=self.cache, use_cache=True, logits_to_keep=1).logits
+            )
             stop_mask = torch.zeros(logits.shape[-1], dtype=torch.bool, device=logits.device)
             stop_mask[sorted(i for i in stop_ids if 0 <= i < logits.shape[-1])] = True
             if min_new_tokens >= 1:
@@ -322,8 +396,11 @@ class StaticDecoder:
             if new_tokens[0] in stop_ids or max_new_tokens == 1:
                 return new_tokens
             deltas = self.model.model.rope_deltas  # None after a text-only prompt: M-RoPE positions = text positions
-            rope_delta = (deltas.to(token.device).view(1, 1) if deltas is not None
-                          else torch.zeros((1, 1), dtype=torch.long, device=token.device))
+            rope_delta = (
+                deltas.to(token.device).view(1, 1)
+                if deltas is not None
+                else torch.zeros((1, 1), dtype=torch.long, device=token.device)
+            )
             position = torch.full((1, 1), prompt_length, dtype=torch.long, device=token.device)
             # the step at position p picks new token number p - prompt_length + 2, blocked while that is <= the minimum
             stops_from = torch.full((1, 1), prompt_length + min_new_tokens - 1, dtype=torch.long, device=token.device)
@@ -339,4 +416,6 @@ class StaticDecoder:
                         if value in stop_ids:
                             return new_tokens
                     pending = []
+                    if deadline is not None and time.monotonic() >= deadline:
+                        return new_tokens
         return new_tokens

@@ -2,9 +2,9 @@
 KV cache that reads only the filled part of it.
 
 Why: at batch 1 every decode step reads all the weights once, so a step can't be faster than weight bytes / memory
-bandwidth. cuBLAS's GEMV kernels took 108 us a layer on the 4B where reading the layer's weights takes 47 us (H200,
-bench/RESULTS.md run 5), and attention over a static cache read all its 8192 slots every step, filled or not. These
-take 57 us a layer for the products (run 7); the 4B decodes at 60% of the bandwidth limit on an H100 (run 8). Both
+bandwidth. cuBLAS's GEMV kernels took about twice the time reading a layer's weights takes (bench/RESULTS.md run 5),
+and attention over a static cache read all its 8192 slots every step, filled or not. The figures for these kernels
+against torch's ops, shape by shape, are in bench/RESULTS.md (runs 7 and 8). Both
 are small kernels: each program of `_gemv_kernel` streams a band of weight rows; `_decode_attention_kernel` splits
 the cache in slices of SPLIT_SLOTS, skips the slices past the filled length (read from the GPU, so one CUDA graph
 serves every position) and leaves the per-slice partial results to be merged by `merge_slices`.
@@ -49,11 +49,21 @@ if HAS_TRITON:
 
     # (rows, columns) per program and iteration, warps, pipeline stages. Many small programs keep enough loads in
     # flight to fill the memory bus on every projection shape; the autotuner measures each shape once per process.
-    GEMV_CONFIGS = [triton.Config({"BLOCK_N": rows, "BLOCK_K": columns}, num_warps=warps, num_stages=stages)
-                    for rows, columns, warps, stages in ((1, 2048, 8, 1), (2, 2048, 8, 1), (2, 1024, 4, 1),
-                                                         (4, 1024, 8, 1), (4, 512, 4, 1), (8, 512, 4, 1),
-                                                         (8, 512, 8, 2), (8, 256, 4, 3), (16, 256, 8, 1),
-                                                         (4, 1024, 4, 3))]
+    GEMV_CONFIGS = [
+        triton.Config({"BLOCK_N": rows, "BLOCK_K": columns}, num_warps=warps, num_stages=stages)
+        for rows, columns, warps, stages in (
+            (1, 2048, 8, 1),
+            (2, 2048, 8, 1),
+            (2, 1024, 4, 1),
+            (4, 1024, 8, 1),
+            (4, 512, 4, 1),
+            (8, 512, 4, 1),
+            (8, 512, 8, 2),
+            (8, 256, 4, 3),
+            (16, 256, 8, 1),
+            (4, 1024, 4, 3),
+        )
+    ]
 
     @triton.jit
     def _gemv_body(x_ptr, w_ptr, y_ptr, N, K, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, EVEN: tl.constexpr):
@@ -67,32 +77,47 @@ if HAS_TRITON:
                 w = tl.load(row_starts + columns[None, :])
             else:
                 x = tl.load(x_ptr + columns, mask=columns < K, other=0.0)
-                w = tl.load(row_starts + columns[None, :], mask=(rows[:, None] < N) & (columns[None, :] < K),
-                            other=0.0)
+                w = tl.load(row_starts + columns[None, :], mask=(rows[:, None] < N) & (columns[None, :] < K), other=0.0)
             accumulated += w.to(tl.float32) * x.to(tl.float32)[None, :]
         tl.store(y_ptr + rows, tl.sum(accumulated, axis=1).to(y_ptr.dtype.element_ty), mask=rows < N)
 
     # the interpreter runs programs one by one in Python: there, one configuration, the one with the fewest programs
     _INTERPRETER_CONFIGS = [max(GEMV_CONFIGS, key=lambda c: c.kwargs["BLOCK_N"])]
     _gemv_kernel = triton.autotune(configs=_INTERPRETER_CONFIGS if INTERPRETED else GEMV_CONFIGS, key=["N", "K"])(
-        triton.heuristics({"EVEN": lambda a: a["N"] % a["BLOCK_N"] == 0 and a["K"] % a["BLOCK_K"] == 0})(
-            _gemv_body))
+        triton.heuristics({"EVEN": lambda a: a["N"] % a["BLOCK_N"] == 0 and a["K"] % a["BLOCK_K"] == 0})(_gemv_body)
+    )
 
     # cache slots read per iteration, warps: measured per cache length (each tried on a quarter-filled cache)
-    ATTENTION_CONFIGS = [triton.Config({"BLOCK_L": slots}, num_warps=warps)
-                         for slots, warps in ((32, 4), (64, 4), (64, 8), (128, 4), (128, 8))]
+    ATTENTION_CONFIGS = [
+        triton.Config({"BLOCK_L": slots}, num_warps=warps)
+        for slots, warps in ((32, 4), (64, 4), (64, 8), (128, 4), (128, 8))
+    ]
 
     @triton.jit
-    def _decode_attention_body(q_ptr, k_ptr, v_ptr, length_ptr, out_ptr, lse_ptr, scale, cache_len, groups,
-                                 SPLITS: tl.constexpr, SPLIT: tl.constexpr, BLOCK_L: tl.constexpr,
-                                 BLOCK_G: tl.constexpr, D: tl.constexpr):
+    def _decode_attention_body(
+        q_ptr,
+        k_ptr,
+        v_ptr,
+        length_ptr,
+        out_ptr,
+        lse_ptr,
+        scale,
+        cache_len,
+        groups,
+        SPLITS: tl.constexpr,
+        SPLIT: tl.constexpr,
+        BLOCK_L: tl.constexpr,
+        BLOCK_G: tl.constexpr,
+        D: tl.constexpr,
+    ):
         kv_head = tl.program_id(0)
         piece = tl.program_id(1)
         group = tl.arange(0, BLOCK_G)
         dims = tl.arange(0, D)
         # the query heads sharing this key/value head, padded to a block tl.dot accepts
-        query = tl.load(q_ptr + (kv_head * groups + group)[:, None] * D + dims[None, :],
-                        mask=(group < groups)[:, None], other=0.0)
+        query = tl.load(
+            q_ptr + (kv_head * groups + group)[:, None] * D + dims[None, :], mask=(group < groups)[:, None], other=0.0
+        )
         start = piece * SPLIT
         end = tl.minimum(start + SPLIT, tl.load(length_ptr).to(tl.int32))  # slots past the filled length: skipped
         keys = k_ptr + kv_head.to(tl.int64) * cache_len * D
@@ -114,13 +139,17 @@ if HAS_TRITON:
             accumulated = accumulated * rescale[:, None] + tl.dot(weights.to(v.dtype), v)
             best = new_best
         row = (kv_head * SPLITS + piece) * groups + group
-        tl.store(out_ptr + row[:, None] * D + dims[None, :], accumulated / tl.maximum(total, 1e-30)[:, None],
-                 mask=(group < groups)[:, None])
+        tl.store(
+            out_ptr + row[:, None] * D + dims[None, :],
+            accumulated / tl.maximum(total, 1e-30)[:, None],
+            mask=(group < groups)[:, None],
+        )
         # a skipped slice: best = -inf, so its log-sum-exp is -inf and it weighs nothing in merge_slices
         tl.store(lse_ptr + row, best + tl.log(tl.maximum(total, 1e-30)), mask=group < groups)
 
-    _decode_attention_kernel = triton.autotune(configs=ATTENTION_CONFIGS[1:2] if INTERPRETED else ATTENTION_CONFIGS,
-                                               key=["cache_len"])(_decode_attention_body)
+    _decode_attention_kernel = triton.autotune(
+        configs=ATTENTION_CONFIGS[1:2] if INTERPRETED else ATTENTION_CONFIGS, key=["cache_len"]
+    )(_decode_attention_body)
 
 
 @torch.library.custom_op("hmi_agent::gemv", mutates_args=())
@@ -128,8 +157,9 @@ def gemv(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """x (..., K) holding one row, weight (N, K) contiguous -> x @ weight.T (..., N), accumulated in float32."""
     n, k = weight.shape
     if x.numel() != k or not weight.is_contiguous():
-        raise ValueError(f"gemv takes one row of {k} values and a contiguous weight: {tuple(x.shape)=}, "
-                         f"{weight.is_contiguous()=}")
+        raise ValueError(
+            f"gemv takes one row of {k} values and a contiguous weight: {tuple(x.shape)=}, {weight.is_contiguous()=}"
+        )
     y = torch.empty(n, dtype=x.dtype, device=x.device)
     _gemv_kernel[lambda meta: (triton.cdiv(n, meta["BLOCK_N"]),)](x.contiguous(), weight, y, n, k)
     return y.view(*x.shape[:-1], n)
@@ -147,8 +177,9 @@ def _slice_shape(query: torch.Tensor, keys: torch.Tensor) -> tuple[int, int, int
 
 
 @torch.library.custom_op("hmi_agent::decode_attention", mutates_args=())
-def decode_attention_slices(query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, length: torch.Tensor,
-                            scale: float) -> tuple[torch.Tensor, torch.Tensor]:
+def decode_attention_slices(
+    query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, length: torch.Tensor, scale: float
+) -> tuple[torch.Tensor, torch.Tensor]:
     """One token's attention, per cache slice. query (1, heads, 1, D); keys, values (1, kv_heads, cache, D) with the
     first `length` (a 1-element GPU tensor) slots filled -> per slice the normalised output (kv_heads, slices,
     groups, D) and log-sum-exp (kv_heads, slices, groups), float32; merge_slices combines them."""
@@ -156,8 +187,20 @@ def decode_attention_slices(query: torch.Tensor, keys: torch.Tensor, values: tor
     out = torch.empty(shape, dtype=torch.float32, device=query.device)
     lse = torch.empty(shape[:3], dtype=torch.float32, device=query.device)
     _decode_attention_kernel[(kv_heads, splits)](
-        query.contiguous(), keys, values, length, out, lse, scale, keys.shape[2], groups, SPLITS=splits,
-        SPLIT=SPLIT_SLOTS, BLOCK_G=max(16, triton.next_power_of_2(groups)), D=dim)
+        query.contiguous(),
+        keys,
+        values,
+        length,
+        out,
+        lse,
+        scale,
+        keys.shape[2],
+        groups,
+        SPLITS=splits,
+        SPLIT=SPLIT_SLOTS,
+        BLOCK_G=max(16, triton.next_power_of_2(groups)),
+        D=dim,
+    )
     return out, lse
 
 

@@ -10,14 +10,27 @@ import base64
 import io
 import json
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 from PIL import Image
 
-from perception.vlm.budget import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, smart_resize, vision_tokens
+from perception.vlm.budget import (
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_MIN_PIXELS,
+    smart_resize,
+    vision_tokens,
+)
 from perception.vlm.parsing import parse_tool_calls, tool_call_from_payload
-from perception.vlm.types import GenerationStats, ModelOutputError, ModelServerError, ToolCall, VLMReply
+from perception.vlm.types import (
+    GenerationStats,
+    ModelDeadlineError,
+    ModelOutputError,
+    ModelServerError,
+    ToolCall,
+    VLMReply,
+)
 
 
 def _data_url(image: Image.Image) -> str:
@@ -45,6 +58,7 @@ class OpenAICompatibleVLM:
         self.min_pixels = min_pixels
         self.max_pixels = max_pixels
         self.stream = stream
+        self.timeout = timeout
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.Client(timeout=timeout, headers=headers)
 
@@ -63,9 +77,11 @@ class OpenAICompatibleVLM:
         max_new_tokens: int = 512,
         min_pixels: int | None = None,
         max_pixels: int | None = None,
+        time_limit_s: float | None = None,
     ) -> VLMReply:
         """One model turn; raises ModelServerError when the server is unreachable or refuses, ModelOutputError (with
-        `.raw`/`.stats`) when the reply holds a malformed tool call."""
+        `.raw`/`.stats`) when the reply holds a malformed tool call, ModelDeadlineError when the whole call (not
+        one read: a server can trickle a byte a second) takes more than `time_limit_s`; the request is then closed."""
         budget = (min_pixels or self.min_pixels, max_pixels or self.max_pixels)
         wire_messages, image_tokens = self._wire_messages(messages, budget)
         body: dict[str, Any] = {
@@ -80,19 +96,24 @@ class OpenAICompatibleVLM:
         if self.stream:
             body["stream_options"] = {"include_usage": True}
         started = time.perf_counter()
-        content, wire_calls, usage, first_token_at = self._post(body)
+        deadline = _Deadline(time_limit_s if time_limit_s is not None else self.timeout, self.url)
+        content, wire_calls, usage, first_token_at = self._post(body, deadline)
         finished = time.perf_counter()
         stats = GenerationStats.timed(
-            input_tokens=int(usage.get("prompt_tokens") or 0), vision_tokens=image_tokens,
+            input_tokens=int(usage.get("prompt_tokens") or 0),
+            vision_tokens=image_tokens,
             output_tokens=int(usage.get("completion_tokens") or 0),
-            started=started, first_token_at=first_token_at, finished=finished,
+            started=started,
+            first_token_at=first_token_at,
+            finished=finished,
         )
         try:
             text, tool_calls = self._tool_calls(content, wire_calls)
         except ModelOutputError as e:
-            e.raw, e.stats = content, stats
+            e.raw, e.stats = _raw_with_wire_calls(content, wire_calls), stats
             raise
-        return VLMReply(text=text, tool_calls=tool_calls, raw=content, stats=stats)
+        raw = _raw_with_blocks(content, tool_calls) if wire_calls else content
+        return VLMReply(text=text, tool_calls=tool_calls, raw=raw, stats=stats)
 
     def _wire_messages(self, messages: list[dict], budget: tuple[int, int]) -> tuple[list[dict], int]:
         """HF-shaped messages -> OpenAI wire format: images resized to the budget as data URLs, arguments as JSON."""
@@ -118,21 +139,21 @@ class OpenAICompatibleVLM:
             wire.append(out)
         return wire, tokens
 
-    def _post(self, body: dict) -> tuple[str, list[dict], dict, float | None]:
+    def _post(self, body: dict, deadline: _Deadline) -> tuple[str, list[dict], dict, float | None]:
         try:
-            if not body["stream"]:
-                response = self._client.post(self.url, json=body)
+            with self._client.stream("POST", self.url, json=body, timeout=deadline.timeout()) as response:
                 self._check(response)
-                payload = response.json()
+                if body["stream"]:
+                    return _read_stream(response, self.url, deadline)
+                payload = json.loads(b"".join(deadline.chunks(response)))
                 _raise_if_error(payload, self.url)
                 message = payload["choices"][0]["message"]
                 return message.get("content") or "", message.get("tool_calls") or [], payload.get("usage") or {}, None
-            with self._client.stream("POST", self.url, json=body) as response:
-                self._check(response)
-                return _read_stream(response, self.url)
         except httpx.ConnectError as e:
             raise ModelServerError(f"cannot reach the model server at {self.url}: {e}") from e
         except httpx.TimeoutException as e:
+            if deadline.passed():
+                raise deadline.error() from None
             raise ModelServerError(f"the model server at {self.url} did not answer in time ({type(e).__name__})") from e
         except (KeyError, IndexError, json.JSONDecodeError) as e:
             raise ModelServerError(f"the model server at {self.url} sent an unexpected reply: {e!r}") from e
@@ -154,6 +175,74 @@ class OpenAICompatibleVLM:
             payload = {"name": function.get("name"), "arguments": function.get("arguments") or {}}
             calls.append(tool_call_from_payload(payload, call_id=call.get("id")))
         return text, calls
+
+
+def _raw_with_blocks(content: str, calls: list[ToolCall]) -> str:
+    """A reply whose tool calls the server parsed, written as Qwen3-VL writes them (`<tool_call>` blocks after the
+    text): the session records one raw text that replay parses back to the same calls, whichever way they came."""
+    blocks = [
+        "<tool_call>\n" + json.dumps({"name": c.name, "arguments": c.arguments}, ensure_ascii=False) + "\n</tool_call>"
+        for c in calls
+    ]
+    return "\n".join([content, *blocks] if content.strip() else blocks)
+
+
+def _raw_with_wire_calls(content: str, wire_calls: list[dict]) -> str:
+    """A reply whose structured tool calls were malformed: the text plus the calls exactly as the server sent them."""
+    if not wire_calls:
+        return content
+    return "\n".join(
+        [
+            content,
+            *(
+                "<tool_call>\n" + json.dumps(c.get("function") or c, ensure_ascii=False) + "\n</tool_call>"
+                for c in wire_calls
+            ),
+        ]
+    )
+
+
+class _Deadline:
+    """One overall time limit for a model call. httpx's timeouts are per read, so each read is also given at most
+    the time left, and every chunk received checks the clock."""
+
+    def __init__(self, seconds: float, url: str):
+        self.seconds = seconds
+        self.url = url
+        self.at = time.monotonic() + seconds
+
+    def left(self) -> float:
+        return self.at - time.monotonic()
+
+    def passed(self) -> bool:
+        return self.left() <= 0
+
+    def timeout(self) -> httpx.Timeout:
+        return httpx.Timeout(max(self.left(), 0.001))
+
+    def error(self) -> ModelDeadlineError:
+        return ModelDeadlineError(
+            f"the model server at {self.url} did not finish within {self.seconds:.1f} s; the request was cancelled"
+        )
+
+    def chunks(self, response: httpx.Response) -> Iterator[bytes]:
+        """The body as it arrives; ModelDeadlineError once the deadline passes (closing the request)."""
+        for chunk in response.iter_bytes():
+            if self.passed():
+                raise self.error()
+            yield chunk
+
+    def lines(self, response: httpx.Response) -> Iterator[str]:
+        """The body's lines (server-sent events) as they arrive, with the deadline checked per chunk, not per line:
+        a line that never ends must not hold the call."""
+        pending = b""
+        for chunk in self.chunks(response):
+            pending += chunk
+            *complete, pending = pending.split(b"\n")
+            for line in complete:
+                yield line.rstrip(b"\r").decode("utf-8", "replace")
+        if pending:
+            yield pending.decode("utf-8", "replace")
 
 
 def _wire_tool_call(call: dict) -> dict:
@@ -187,13 +276,13 @@ def _call_index(piece: dict, calls: dict[int, dict]) -> int:
     return last + 1 if piece.get("id") and calls[last]["id"] not in (None, piece["id"]) else last
 
 
-def _read_stream(response: httpx.Response, url: str) -> tuple[str, list[dict], dict, float | None]:
+def _read_stream(response: httpx.Response, url: str, deadline: _Deadline) -> tuple[str, list[dict], dict, float | None]:
     """Accumulates server-sent chunks: content deltas, tool-call deltas (arguments arrive in pieces), final usage."""
     content: list[str] = []
     calls: dict[int, dict] = {}
     usage: dict = {}
     first_token_at = None
-    for line in response.iter_lines():
+    for line in deadline.lines(response):
         if not line.startswith("data:"):
             continue
         data = line[len("data:") :].strip()

@@ -14,8 +14,9 @@ from PIL import Image
 
 from perception.vlm.budget import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, MERGE_SIZE
 from perception.vlm.parsing import parse_tool_calls
+from perception.vlm.prefix_cache import PrefixCache
 from perception.vlm.processor import load_processor
-from perception.vlm.types import GenerationStats, ModelLoadError, ModelOutputError, VLMReply
+from perception.vlm.types import GenerationStats, ModelDeadlineError, ModelLoadError, ModelOutputError, VLMReply
 
 logger = logging.getLogger(__name__)
 
@@ -126,15 +127,19 @@ class _FirstTokenTimer:
 
 
 def _compile_decode(compile_mode: str, device: str, quantization: str) -> bool:
-    """"auto" compiles on CUDA with unquantized weights: bitsandbytes layers don't compile, and CPU gains nothing."""
+    """ "auto" compiles on CUDA with unquantized weights: bitsandbytes layers don't compile, and CPU gains nothing."""
     if compile_mode not in COMPILE_MODES:
         raise ModelLoadError(f"compile={compile_mode!r} is not one of {', '.join(COMPILE_MODES)}")
     if compile_mode == "on" and not device.startswith("cuda"):
-        raise ModelLoadError(f"compile={compile_mode!r} needs a CUDA GPU (the decode step becomes a CUDA graph) and "
-                             f"this model runs on {device!r}: use 'auto' or 'off'")
+        raise ModelLoadError(
+            f"compile={compile_mode!r} needs a CUDA GPU (the decode step becomes a CUDA graph) and "
+            f"this model runs on {device!r}: use 'auto' or 'off'"
+        )
     if compile_mode == "on" and quantization in ("8bit", "4bit"):
-        raise ModelLoadError(f"compile={compile_mode!r} cannot compile bitsandbytes {quantization=} weights: use "
-                             "'auto' or 'off' (quantized models decode eagerly)")
+        raise ModelLoadError(
+            f"compile={compile_mode!r} cannot compile bitsandbytes {quantization=} weights: use "
+            "'auto' or 'off' (quantized models decode eagerly)"
+        )
     if compile_mode == "auto":
         return device.startswith("cuda") and quantization == "none"
     return compile_mode == "on"
@@ -159,6 +164,7 @@ class TransformersQwen3VL:
         max_pixels: int = DEFAULT_MAX_PIXELS,
         compile_decode: bool = False,
         static_cache_tokens: int = STATIC_CACHE_TOKENS,
+        prefix_cache: bool = True,
     ):
         if not 0 < min_pixels <= max_pixels:
             raise ValueError(f"pixel budget needs 0 < min_pixels <= max_pixels, got {min_pixels=} {max_pixels=}")
@@ -172,6 +178,8 @@ class TransformersQwen3VL:
         self._decoder = None  # StaticDecoder, built on the first compiled generate
         # one request at a time: the decoder has one KV cache, and batch-1 requests gain nothing from overlapping
         self._busy = threading.Lock()
+        # the prompt's fixed start (system prompt + tools), prefilled once (perception/vlm/prefix_cache.py)
+        self.prefix_cache = PrefixCache(model, model.config.vision_start_token_id) if prefix_cache else None
 
     @classmethod
     def load(
@@ -186,7 +194,8 @@ class TransformersQwen3VL:
         attn_implementation: str | None = None,
         compile: str = "auto",
     ) -> TransformersQwen3VL:
-        """Loads a hub id (cache only when HF_HUB_OFFLINE=1) or a local checkpoint directory (never touches the hub).
+        """Loads a hub id from the local cache (`hmi-agent model pull` fetches it) or a local checkpoint directory;
+        never touches the hub.
 
         dtype "auto" is bfloat16 on CUDA and float32 on CPU; quantization "8bit"/"4bit" use bitsandbytes (CUDA),
         "int8-cpu" optimum-quanto int8 weights; attention is flash-attention 2 on CUDA when installed, else sdpa.
@@ -206,7 +215,7 @@ class TransformersQwen3VL:
         kwargs: dict[str, Any] = {
             "dtype": torch_dtype,
             "attn_implementation": _attention(attn_implementation, resolved_device),
-            "local_files_only": local,
+            "local_files_only": True,  # never the hub: an offline plant would wait minutes on its retries
         }
         quantization_config = _quantization_config(quantization, resolved_device, torch_dtype)
         if quantization_config is not None:
@@ -216,12 +225,18 @@ class TransformersQwen3VL:
             auto_map = device == "auto" and importlib.util.find_spec("accelerate") is not None
             kwargs["device_map"] = "auto" if auto_map else resolved_device
         try:
-            processor = load_processor(source, local_files_only=local)
+            processor = load_processor(source, local_files_only=True)
             qwen = Qwen3VLForConditionalGeneration.from_pretrained(source, **kwargs)
         except OSError as e:  # not a directory, not in the offline cache, or incomplete files
             raise ModelLoadError(f"cannot load Qwen3-VL from {source!r}: {str(e).splitlines()[0]}") from e
-        return cls(qwen.eval(), processor, model_id=source, min_pixels=min_pixels, max_pixels=max_pixels,
-                   compile_decode=compile_decode)
+        return cls(
+            qwen.eval(),
+            processor,
+            model_id=source,
+            min_pixels=min_pixels,
+            max_pixels=max_pixels,
+            compile_decode=compile_decode,
+        )
 
     def generate(
         self,
@@ -231,22 +246,32 @@ class TransformersQwen3VL:
         max_new_tokens: int = 512,
         min_pixels: int | None = None,
         max_pixels: int | None = None,
+        time_limit_s: float | None = None,
     ) -> VLMReply:
         """One model turn. `min_pixels`/`max_pixels` override the loaded pixel budget for this request.
 
-        Raises ModelOutputError (with `.raw` and `.stats` set) when the output has a malformed tool call.
+        Raises ModelOutputError (with `.raw` and `.stats` set) when the output has a malformed tool call, and
+        ModelDeadlineError when the turn takes more than `time_limit_s` (generation stops there).
         """
         import torch
 
         started = time.perf_counter()
+        deadline = time.monotonic() + time_limit_s if time_limit_s is not None else None
         inputs = self.prepare_inputs(messages, tools, min_pixels=min_pixels, max_pixels=max_pixels)
         prompt_length = inputs["input_ids"].shape[1]
         timer = _FirstTokenTimer()
         with self._busy, torch.inference_mode():
-            new_tokens = self._generate(inputs, max_new_tokens, timer)
+            new_tokens = self._generate(inputs, max_new_tokens, timer, deadline=deadline)
         finished = time.perf_counter()
-        raw = self.processor.decode(new_tokens, skip_special_tokens=True)
         stats = _stats(inputs, prompt_length, len(new_tokens), started, timer.first_token_at, finished)
+        if deadline is not None and time.monotonic() >= deadline:
+            error = ModelDeadlineError(
+                f"the model did not finish within {time_limit_s:.1f} s "
+                f"({len(new_tokens)} tokens generated); generation was stopped"
+            )
+            error.stats = stats
+            raise error
+        raw = self.processor.decode(new_tokens, skip_special_tokens=True)
         try:
             text, tool_calls = parse_tool_calls(raw)
         except ModelOutputError as e:
@@ -254,10 +279,17 @@ class TransformersQwen3VL:
             raise
         return VLMReply(text=text, tool_calls=tool_calls, raw=raw, stats=stats)
 
-    def _generate(self, inputs, max_new_tokens: int, timer: _FirstTokenTimer | None = None,
-                  min_new_tokens: int | None = None) -> list[int]:
+    def _generate(
+        self,
+        inputs,
+        max_new_tokens: int,
+        timer: _FirstTokenTimer | None = None,
+        min_new_tokens: int | None = None,
+        deadline: float | None = None,
+    ) -> list[int]:
         """Greedy new token ids: the static decoder when compiling, else transformers' generate. `min_new_tokens`
-        defaults to the model's generation config, as generate() has it."""
+        defaults to the model's generation config, as generate() has it. Decoding stops at `deadline`
+        (time.monotonic())."""
         import torch
 
         from perception.vlm.decoding import unsupported_generation_options
@@ -267,19 +299,37 @@ class TransformersQwen3VL:
         if self.compile_decode and not unsupported_generation_options(self.model.generation_config):
             try:
                 return self._static_decoder(inputs["input_ids"].shape[1] + max_new_tokens).generate(
-                    inputs, max_new_tokens=max_new_tokens, stop_ids=self._stop_ids(), min_new_tokens=min_new_tokens,
-                    on_first_token=timer.mark if timer else None)
+                    inputs,
+                    max_new_tokens=max_new_tokens,
+                    stop_ids=self._stop_ids(),
+                    min_new_tokens=min_new_tokens,
+                    on_first_token=timer.mark if timer else None,
+                    deadline=deadline,
+                    prefix=self.prefix_cache.layers_for(inputs) if self.prefix_cache is not None else None,
+                )
             except torch.OutOfMemoryError:  # this request (say, two big screenshots) did not fit: not the compiler's
                 logger.warning("out of GPU memory in the compiled decoder; this request decodes eagerly")
                 torch.cuda.empty_cache()
             except Exception as e:  # a compiler failure must cost speed, not the operator's answer
-                logger.warning("compiled decode failed (%s: %s); decoding with transformers' eager generate from now on",
-                               type(e).__name__, (str(e).splitlines() or [""])[0])
+                logger.warning(
+                    "compiled decode failed (%s: %s); decoding with transformers' eager generate from now on",
+                    type(e).__name__,
+                    (str(e).splitlines() or [""])[0],
+                )
                 self.compile_decode, self._decoder = False, None
                 gc.collect()  # frees the static cache now (see _static_decoder) for generate's own
-        output = self.model.generate(**inputs, max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens,
-                                     do_sample=False, streamer=timer)
-        return output[0, inputs["input_ids"].shape[1]:].tolist()
+        time_left = {"max_time": max(deadline - time.monotonic(), 0.0)} if deadline is not None else {}
+        prefix = self.prefix_cache.cache_for(inputs) if self.prefix_cache is not None else None
+        output = self.model.generate(
+            **inputs,
+            max_new_tokens=max_new_tokens,
+            min_new_tokens=min_new_tokens,
+            do_sample=False,
+            streamer=timer,
+            **time_left,
+            **({"cache": prefix} if prefix is not None else {}),
+        )
+        return output[0, inputs["input_ids"].shape[1] :].tolist()
 
     def _static_decoder(self, tokens_needed: int):
         """The decoder whose cache holds `tokens_needed`; a longer request than ever before grows it (one recompile)."""
@@ -288,8 +338,12 @@ class TransformersQwen3VL:
         if self._decoder is None or tokens_needed > self._decoder.max_cache_len:
             length = max(self.static_cache_tokens, -(-tokens_needed // CACHE_STEP) * CACHE_STEP)
             if self._decoder is not None:
-                logger.info("a %d-token request outgrew the %d-token KV cache: rebuilding it at %d (recompiles)",
-                            tokens_needed, self._decoder.max_cache_len, length)
+                logger.info(
+                    "a %d-token request outgrew the %d-token KV cache: rebuilding it at %d (recompiles)",
+                    tokens_needed,
+                    self._decoder.max_cache_len,
+                    length,
+                )
                 self._decoder = None
                 gc.collect()  # the old decoder is a reference cycle (its step is its own bound method): free its cache
                 if self.device_is_cuda():
@@ -314,8 +368,15 @@ class TransformersQwen3VL:
         import torch
 
         started = time.perf_counter()
-        messages = [{"role": "user", "content": [{"type": "image", "image": Image.new("RGB", image_size, "grey")},
-                                                 {"type": "text", "text": "warm-up"}]}]
+        messages = [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "image", "image": Image.new("RGB", image_size, "grey")},
+                    {"type": "text", "text": "warm-up"},
+                ],
+            }
+        ]
         inputs = self.prepare_inputs(messages)
         with self._busy, torch.inference_mode():
             self._generate(inputs, max_new_tokens, min_new_tokens=max_new_tokens)
@@ -342,5 +403,11 @@ class TransformersQwen3VL:
 def _stats(inputs, prompt_length: int, output_tokens: int, started, first_token_at, finished) -> GenerationStats:
     grid = inputs.get("image_grid_thw")
     vision_tokens = int((grid.prod(dim=-1) // MERGE_SIZE**2).sum()) if grid is not None else 0
-    return GenerationStats.timed(input_tokens=prompt_length, vision_tokens=vision_tokens, output_tokens=output_tokens,
-                                 started=started, first_token_at=first_token_at, finished=finished)
+    return GenerationStats.timed(
+        input_tokens=prompt_length,
+        vision_tokens=vision_tokens,
+        output_tokens=output_tokens,
+        started=started,
+        first_token_at=first_token_at,
+        finished=finished,
+    )

@@ -22,17 +22,30 @@ class GenerationStats(BaseModel):
     tokens_per_s: float  # decode speed after the first token
 
     @classmethod
-    def timed(cls, *, input_tokens: int, vision_tokens: int, output_tokens: int, started: float,
-              first_token_at: float | None, finished: float) -> GenerationStats:
+    def timed(
+        cls,
+        *,
+        input_tokens: int,
+        vision_tokens: int,
+        output_tokens: int,
+        started: float,
+        first_token_at: float | None,
+        finished: float,
+    ) -> GenerationStats:
         """Stats from `time.perf_counter()` readings; without a first-token time the speed is over the whole call."""
         if first_token_at is None:
             rate = output_tokens / (finished - started) if finished > started else 0.0
         else:
             later_tokens, decode_time = output_tokens - 1, finished - first_token_at
             rate = later_tokens / decode_time if later_tokens > 0 and decode_time > 0 else 0.0
-        return cls(input_tokens=input_tokens, vision_tokens=vision_tokens, output_tokens=output_tokens,
-                   time_to_first_token_s=(first_token_at or finished) - started, total_s=finished - started,
-                   tokens_per_s=rate)
+        return cls(
+            input_tokens=input_tokens,
+            vision_tokens=vision_tokens,
+            output_tokens=output_tokens,
+            time_to_first_token_s=(first_token_at or finished) - started,
+            total_s=finished - started,
+            tokens_per_s=rate,
+        )
 
     def summary(self) -> str:
         return (
@@ -62,9 +75,20 @@ class ModelServerError(ConnectionError):
     """The OpenAI-compatible model server is unreachable, timed out or refused the request; one line naming its URL."""
 
 
+class ModelDeadlineError(TimeoutError):
+    """A model call ran past its deadline and was cancelled there (a server trickling bytes, a model generating
+    too long); the question ends as limited by time. Carries the call's stats when it has any."""
+
+    stats: GenerationStats | None = None
+
+
 class ModelLoadError(ValueError):
     """The model cannot be loaded or reached (bad path, not cached offline, missing package, server down);
     one line naming what to fix."""
+
+
+class ModelNotInstalled(ModelLoadError):
+    """The configured hub model is not in the local cache: the agent answers with the parser's draft meanwhile."""
 
 
 class VisionLanguageModel(Protocol):
@@ -74,5 +98,12 @@ class VisionLanguageModel(Protocol):
     model_id: str
 
     def generate(
-        self, messages: list[dict], tools: list[dict] | None = None, *, max_new_tokens: int = 512
-    ) -> VLMReply: ...
+        self,
+        messages: list[dict],
+        tools: list[dict] | None = None,
+        *,
+        max_new_tokens: int = 512,
+        time_limit_s: float | None = None,
+    ) -> VLMReply:
+        """One model turn; with `time_limit_s`, cancelled at that many seconds (ModelDeadlineError)."""
+        ...

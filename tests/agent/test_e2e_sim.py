@@ -17,7 +17,7 @@ from tests.simulator import ONE_ALARM_SCENARIO, running_simulator, wait_for
 from tools.actions import ScreenActions
 from tools.alarms import AlarmTools
 
-pytestmark = pytest.mark.xvfb
+pytestmark = [pytest.mark.xvfb, pytest.mark.slow]  # a simulator process on a virtual display
 
 
 @pytest.fixture

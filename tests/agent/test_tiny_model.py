@@ -54,16 +54,17 @@ def test_cli_ask_with_a_model_directory_prints_the_answer_json(tiny_qwen3vl_dir,
     assert run["answer"]["language"] == "zh" and run["steps"] == 1 and run["session_dir"]
 
 
-def test_cli_reports_a_missing_model_in_one_line(tmp_path, monkeypatch, capsys):
+def test_cli_without_the_model_installed_answers_with_the_draft_and_says_once_how_to_install_it(tmp_path, monkeypatch, capsys):
     from agent.cli import main
 
     render_hmi((320, 200)).save(tmp_path / "screen.png")
     monkeypatch.setenv("HMI_AGENT_DATA_DIR", str(tmp_path))
     with pytest.raises(SystemExit) as exit_:
-        main(["ask", "what?", "--image", str(tmp_path / "screen.png"), "--model", "nobody/Qwen3-VL-404B"])
-    err = capsys.readouterr().err
-    assert exit_.value.code == 2 and len(err.strip().splitlines()) == 1
-    assert "'nobody/Qwen3-VL-404B' is not in the local cache" in err and "--model DIR" in err
+        main(["--db", f"sqlite:///{tmp_path / 'alarms.sqlite'}", "ask", "what?", "--image", str(tmp_path / "screen.png"),
+              "--model", "nobody/Qwen3-VL-404B"])
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0 and "screen parser, no model" in out
+    assert out.count("'nobody/Qwen3-VL-404B' is not in the local cache") == 1 and "hmi-agent model pull 2b" in out
 
 
 @pytest.mark.xvfb
@@ -82,7 +83,7 @@ def test_cli_watch_answers_when_the_screen_is_new(xvfb, tiny_qwen3vl_dir, tmp_pa
 
 
 def test_load_vlm_compiles_decode_only_where_asked_and_possible(tiny_qwen3vl_dir, tmp_path, monkeypatch):
-    from agent.runner import load_vlm
+    from agent.model_state import load_vlm
     from perception.vlm.types import ModelLoadError
 
     warmed = []
@@ -104,7 +105,7 @@ def test_load_vlm_compiles_decode_only_where_asked_and_possible(tiny_qwen3vl_dir
 def test_a_failed_warm_up_does_not_stop_a_service_from_starting(tiny_qwen3vl_dir, tmp_path, monkeypatch, caplog):
     import logging
 
-    from agent.runner import load_vlm
+    from agent.model_state import load_vlm
 
     def out_of_memory(self, *args, **kwargs):
         raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")

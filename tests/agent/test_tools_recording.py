@@ -26,7 +26,8 @@ def test_alarm_tools_answer_from_the_database(make_agent, alarm_tools, hmi_png):
     assert definition["role"] == "tool" and "Check cooling water flow" in definition["content"]
     assert "2 activation(s)" in history["content"]
     assert run.answer.recent_history == "2 activations in 30 days"
-    assert [e.label for e in run.answer.evidence] == ["alarm_definition(tag='TI-101.HI')", "alarm_history(tag='TI-101.HI', since='30d')"]
+    assert [e.label for e in run.answer.evidence] == ["Plant definition of TI-101.HI", "Alarm journal of TI-101.HI, last 30 days"]
+    assert [(e.tool, e.arguments) for e in run.answer.evidence][1] == ("alarm_history", {"tag": "TI-101.HI", "since": "30d"})
     assert {t["function"]["name"] for t in agent.vlm.requests[0]["tools"]} >= {"alarm_history", "click", "final_answer"}
 
 

@@ -126,7 +126,8 @@ def test_streamed_reply_with_server_parsed_tool_calls_and_stats(stub):
     function = {"name": "click", "arguments": '{"x": 500, "y": 250}'}
     stub.tool_calls = [{"id": "call_9", "type": "function", "function": function}]
     reply = client(stub).generate(messages(Image.new("RGB", (1280, 800))), TOOLS)
-    assert reply.text == "Looking." and reply.raw == "Looking. "
+    assert reply.text == "Looking."  # raw holds the calls as Qwen3-VL writes them: what the session records
+    assert reply.raw == 'Looking. \n<tool_call>\n{"name": "click", "arguments": {"x": 500, "y": 250}}\n</tool_call>'
     assert [(c.id, c.name, c.arguments) for c in reply.tool_calls] == [("call_9", "click", {"x": 500, "y": 250})]
     assert (reply.stats.input_tokens, reply.stats.output_tokens) == (321, 7)
     assert reply.stats.vision_tokens == vision_tokens(1280, 800, *BUDGET)  # the server does not report it

@@ -12,7 +12,27 @@ from perception.screen import Element, ScreenParse, annotate
 from perception.screen.colours import ALARM_COLOURS, alarm_masks
 from perception.screen.indicators import find_marks, mark_blinking
 from perception.screen.ocr import TextBox, _split_vertical
-from perception.screen.rows import find_tag, group_lines, priority_word, read_alarm, state_word
+from perception.screen.profile import load_profile
+from perception.screen.reading import RowReader, combine_states
+from perception.screen.rows import find_tag, group_lines
+from perception.screen.vocabulary import Matcher
+
+GENERIC = load_profile()
+READER = RowReader(GENERIC)
+
+
+def state_word(text: str) -> str | None:
+    facts = [GENERIC.state_words[phrase].meaning for _, _, phrase in Matcher(GENERIC.state_words).spans(text)]
+    return combine_states(facts)[0] if facts else None
+
+
+def priority_word(text: str) -> str | None:
+    entry = Matcher(GENERIC.priority_words).word(text)
+    return entry.meaning if entry else None
+
+
+def read_alarm(line):
+    return READER.read(line)
 
 
 @pytest.mark.parametrize(
@@ -115,8 +135,9 @@ def test_text_boxes_group_into_lines_and_an_alarm_row_is_read_column_by_column()
     assert [b.text for b in first.boxes][:2] == ["10:42:07", "PT-205"]
     assert [b.text for b in second.boxes] == ["Next line"]
     alarm = read_alarm(first)
-    assert (alarm.time, alarm.tag, alarm.description, alarm.priority, alarm.state, alarm.value) == (
+    assert (alarm.time, alarm.tag, alarm.description, alarm.priority.value, alarm.state.value, alarm.value) == (
         "10:42:07", "PT-205", "Low pressure header 2", "1", "rtn_unacked", "3.2 bar")
+    assert (alarm.priority.source, alarm.state.source) == ("word", "word")
     assert read_alarm(group_lines([_box("TIC-101 92.4 °C", 10, 10, 120, 30)])[0]) is None  # a process value
     banner = read_alarm(group_lines([_box("10:42:07 TIC-101.HH High temperature reactor R1 92.4 °C", 0, 0, 500, 20)])[0])
     assert (banner.time, banner.tag, banner.description, banner.value) == (

@@ -118,7 +118,7 @@ def test_ctrl_c_is_recorded_then_raised(settings):
 
 def test_busy_screen_gives_a_skipped_run(settings):
     runner = make_runner(settings, ScreenStates(alarm_page(p4_unacked=False)))
-    with screen_lock(settings.data_dir / "locks", 1) as held:
+    with screen_lock(settings.screen_lock_dir, 1) as held:
         assert held
         record = runner.run(parse_routine(ACK_P4))
     assert (record.status, record.reason) == ("skipped", "screen 1 is busy with another routine run")
@@ -197,23 +197,26 @@ def test_a_goal_needing_approval_in_an_unattended_run_is_refused(settings, tmp_p
 def test_routines_firing_together_load_the_shared_model_once(settings, tiny_qwen3vl_dir, monkeypatch):
     """The scheduler's workers share one model: two goal steps starting at once must not load (and compile) two."""
     import threading
-    import time
 
-    import agent.runner
+    import agent.model_state
 
-    real_load, loads = agent.runner.load_vlm, []
+    real_load, loads = agent.model_state.load_vlm, []
 
-    def slow_load(settings, *, long_running=False):
+    def counted_load(settings, *, long_running=False):
         loads.append(long_running)
-        time.sleep(0.3)  # loading and compiling takes a while: the other workers arrive meanwhile
         return real_load(settings, long_running=long_running)
 
-    monkeypatch.setattr(agent.runner, "load_vlm", slow_load)
+    monkeypatch.setattr(agent.model_state, "load_vlm", counted_load)
     settings = settings.model_copy(update={"model": str(tiny_qwen3vl_dir), "device": "cpu", "record_sessions": False})
     runner = RoutineRunner(settings, long_running=True)
     agents = []
-    workers = [threading.Thread(target=lambda: agents.append(runner._default_agent(settings, StillScreen())))
-               for _ in range(3)]
+    together = threading.Barrier(3, timeout=30)  # all three ask for the agent at once, while none is loaded yet
+
+    def worker() -> None:
+        together.wait()
+        agents.append(runner._default_agent(settings, StillScreen()))
+
+    workers = [threading.Thread(target=worker) for _ in range(3)]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -222,3 +225,11 @@ def test_routines_firing_together_load_the_shared_model_once(settings, tiny_qwen
     assert agents[0].vlm is agents[1].vlm is agents[2].vlm
     for each in agents:
         each.close()
+
+
+def test_a_goal_step_without_an_installed_model_gets_the_parsers_draft_saying_how_to_install_one(settings):
+    settings = settings.model_copy(update={"model": "nobody/Qwen3-VL-404B", "screen_parse": False})
+    record = make_runner(settings, ScreenStates(alarm_page(p4_unacked=True))).run(parse_routine(GOAL), mode="simulated")
+    (goal,) = [e for e in load_manifest(Path(record.session_dir))["events"] if e["kind"] == "tool"]
+    assert goal["name"] == "goal" and "screen parser, no model" in goal["output"], goal
+    assert goal["output"].count("hmi-agent model pull 2b") == 1

@@ -86,13 +86,16 @@ def make_service(service_settings):
     """make_service(replies, *, with_ui=False, **settings) → (app, scripted model). Closes the agents afterwards."""
     from agent.scripted import ScriptedModel
     from agent.service.app import create_app
+    from agent.web.mount import mount_ui
 
     apps = []
 
     def make(replies=ASK_REPLIES, *, with_ui=False, model=None, **overrides):
         settings = service_settings.model_copy(update=overrides)
         model = model or ScriptedModel(replies, repeat_last=True)
-        app = create_app(settings, model=model, with_ui=with_ui)
+        app = create_app(settings, model=model)
+        if with_ui:
+            app = mount_ui(app)
         apps.append(app)
         return app, model
 

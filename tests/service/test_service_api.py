@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from agent.runner import HmiAgent
 from agent.scripted import ScriptedModel, tool_call_text
@@ -16,6 +17,8 @@ from tests.service.conftest import png_bytes
 from tools.actions import ScreenActions
 
 pytestmark = pytest.mark.anyio
+
+ALICE_TOKEN = "alice-token-0123456789"
 
 
 def client_of(app, ip: str = "127.0.0.1") -> httpx.AsyncClient:
@@ -101,23 +104,24 @@ async def test_parse_returns_numbered_elements(make_service):
     assert any("TI-101" in e["text"] for e in parse["elements"])
 
 
-async def test_pending_live_action_is_approved_or_rejected_over_the_api(service_settings):
-    settings = service_settings.model_copy(update={"action_mode": "live"})
+async def test_a_pending_live_action_is_rejected_by_alices_token_and_an_unknown_thread_is_a_404(service_settings):
+    settings = service_settings.model_copy(update={"action_mode": "live", "api_tokens": {"alice": SecretStr(ALICE_TOKEN)}})
     model = ScriptedModel([tool_call_text("click", {"x": 859, "y": 875}), tool_call_text("final_answer", {"on_screen": "left as is"})])
     agent = HmiAgent(
         settings, model=model, screen_source=StillScreen(render_hmi()),
         actions=ScreenActions(mode="live", screen_size=(640, 400), min_interval=0),
     )
-    app = create_app(settings, agent=agent, with_ui=False)
+    app = create_app(settings, agent=agent)
     try:
         async with client_of(app) as client:
+            client.headers["Authorization"] = f"Bearer {ALICE_TOKEN}"
             run = (await ask(client, "Acknowledge the alarm", None)).json()  # live screen
             assert run["answer"] is None and run["pending_action"]["kind"] == "click"
-            nothing = await client.post("/api/threads/other-thread/approve")
+            nothing = await client.post("/api/threads/other-thread/approve", json={"approval_id": "0" * 24})
             assert nothing.status_code == 404 and "no action waiting" in nothing.json()["detail"]
-            done = await client.post(f"/api/threads/{run['thread_id']}/reject", json={"operator": "alice"})
+            done = await client.post(f"/api/threads/{run['thread_id']}/reject", json={"operator": "bob"})
             assert done.status_code == 200 and done.json()["answer"]["on_screen"] == "left as is"
-            assert "alice rejected" in model.requests[1]["messages"][-1]["content"]
+            assert "alice rejected" in model.requests[1]["messages"][-1]["content"]  # the token's name, not the body's
             assert (await client.post(f"/api/threads/{run['thread_id']}/maybe")).status_code == 422
     finally:
         app.state.service.queue.close()
@@ -133,13 +137,12 @@ async def test_openapi_schema_lists_the_api(make_service):
         assert path in paths, path
 
 
-def test_a_logged_in_approver_is_recorded_as_themselves_whatever_the_body_says():
+def test_the_approver_is_who_the_credentials_say_and_a_body_name_is_only_a_note():
     from starlette.requests import Request
 
-    from agent.service.api import _operator
+    from agent.service.api import Decision, _approver
 
     logged_in = Request({"type": "http", "hmi_user": "op"})
-    token_client = Request({"type": "http"})
-    assert _operator(logged_in, "alice") == "op"
-    assert _operator(token_client, "alice") == "alice"
-    assert _operator(token_client, None) == "api"
+    assert _approver(logged_in, Decision(operator="alice")) == ("op", "alice")
+    assert _approver(logged_in, Decision()) == ("op", None)
+    assert _approver(Request({"type": "http"}), Decision(operator="alice", note="night shift")) == ("anonymous", "alice / night shift")

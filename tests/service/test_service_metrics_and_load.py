@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import threading
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
@@ -109,18 +111,40 @@ async def test_many_operators_queue_fairly_and_the_overflow_is_told_busy(make_se
         assert {Path(r["session_dir"]).name for r in answered} == {s["id"] for s in listing}  # none lost, none extra
         assert all(s["answer"] for s in listing)
         found = samples((await client.get("/metrics")).text)
-    assert found[("hmi_agent_queue_rejections_total", ())] == len(busy)
+    rejections = {labels: n for (name, labels), n in found.items() if name == "hmi_agent_queue_rejections_total"}
+    assert sum(rejections.values()) == len(busy), rejections  # the model queue's and the upload/parse bound's 503s
     assert found[("hmi_agent_queue_depth", ())] == 0
+
+
+async def test_a_parse_refused_by_the_cpu_work_bound_is_counted_as_a_rejection(make_service):
+    release = threading.Event()
+    app, _ = make_service(queue_size=1)
+    real_parser = app.state.screen_parser
+    app.state.screen_parser = lambda image: release.wait(10) and real_parser(image)
+    work, files = app.state.cpu_work, {"image": ("hmi.png", png_bytes(render_hmi()), "image/png")}
+    try:
+        async with client_of(app) as client:
+            held = [asyncio.create_task(client.post("/api/parse", files=files)) for _ in range(work.running + work.waiting)]
+            while work._admitted < work.running + work.waiting:
+                await asyncio.sleep(0.01)
+            assert (await client.post("/api/parse", files=files)).status_code == 503
+            release.set()
+            assert [r.status_code for r in await asyncio.gather(*held)] == [200] * len(held)
+            found = samples((await client.get("/metrics")).text)
+    finally:
+        release.set()
+    assert found[("hmi_agent_queue_rejections_total", (("queue", "cpu_work"),))] == 1
 
 
 async def test_a_failing_model_is_a_500_and_the_service_keeps_serving(make_service):
     model = ScriptedModel([ASK_REPLIES[-1]])  # one reply only: the second question makes the script run out
     app, _ = make_service(model=model)
     png = png_bytes(render_hmi())
-    async with client_of(app) as client:
+    # as a real server answers: the app's exception becomes a 500 response instead of being re-raised here
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hmi", timeout=30) as client:
         assert (await ask(client, "first", png)).status_code == 200
-        with pytest.raises(RuntimeError, match="the script has 1 replies"):
-            await ask(client, "second", png)  # ASGITransport re-raises the server error
+        assert (await ask(client, "second", png)).status_code == 500
         model.repeat_last = True
         assert (await ask(client, "third", png)).status_code == 200
         found = samples((await client.get("/metrics")).text)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import gradio as gr
-import pytest
 
-from agent.web.ui import _follow
+def test_a_failed_live_capture_is_one_message_in_the_status_box(make_service, monkeypatch):
+    from dataclasses import fields
 
+    from agent.web.ui import Panels, _follow
 
-def test_a_failed_live_capture_is_told_to_the_operator(make_service, monkeypatch):
     monkeypatch.delenv("DISPLAY", raising=False)  # no X server to capture from
     app, model = make_service()
-    with pytest.raises(gr.Error, match="cannot capture the screen"):
-        list(_follow(app.state, lambda: app.state.service.ask("What is on the screen?", screen=1), [], None))
+    panels = Panels(**{f.name: f.name for f in fields(Panels)})  # component names stand in for the components
+    updates = list(_follow(app.state, panels, lambda: app.state.service.ask("What is on the screen?", screen=1), [], "en"))
+    status = updates[-1]["status"]
+    assert "The question could not be answered" in status and "cannot capture the screen" in status
+    assert all(set(u) <= {"status", "chat", "waiting"} for u in updates)  # no other panel touched
     assert model.requests == []
 
 

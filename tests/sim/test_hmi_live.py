@@ -13,7 +13,7 @@ from perception.screen.model import Element, ScreenParse
 from tests.simulator import ONE_ALARM_SCENARIO, running_simulator, wait_for
 from tools.actions import ScreenActions
 
-pytestmark = pytest.mark.xvfb
+pytestmark = [pytest.mark.xvfb, pytest.mark.slow]  # a simulator process on a virtual display
 BUTTON_BAR = (0, 720, 1280, 800)
 BANNER_PIXEL = (6, 60)
 RED, GREY = (220, 0, 0), (74, 74, 74)

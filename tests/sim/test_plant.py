@@ -7,10 +7,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from examples.hmi_sim.__main__ import main as sim_main
-from examples.hmi_sim.journal import Journal
-from examples.hmi_sim.plant import Plant
-from examples.hmi_sim.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario
+from agent.sim.__main__ import main as sim_main
+from agent.sim.journal import Journal
+from agent.sim.plant import Plant
+from agent.sim.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario
 from storage.db import open_database
 from storage.definitions import import_definitions
 from storage.models import AlarmDefinition, AlarmEvent, AlarmSource

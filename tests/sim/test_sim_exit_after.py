@@ -9,7 +9,7 @@ import pytest
 
 from tests.simulator import start_simulator
 
-pytestmark = pytest.mark.xvfb
+pytestmark = [pytest.mark.xvfb, pytest.mark.slow]  # a simulator process on a virtual display
 
 
 def test_exit_after_counts_from_launch_not_from_the_scenario_start(xvfb, tmp_path, sqlite_url):

@@ -31,10 +31,10 @@ def _write(path, text):
 
 def test_our_layout_imports_and_reimport_adds_nothing(db, examples):
     first = import_file(db, examples / "journal.csv")
-    assert (first.kind, first.layout, first.imported, first.duplicates) == ("journal", "native", 563, 0)
+    assert (first.kind, first.layout, first.imported, first.duplicates) == ("journal", "native", 583, 0)
     again = import_file(db, examples / "journal.csv")
-    assert (again.imported, again.duplicates) == (0, 563)
-    assert _count(db) == 563
+    assert (again.imported, again.duplicates) == (0, 583)
+    assert _count(db) == 583
     stored = _events(db)
     assert all(e.event_time.tzinfo is not None and e.event_time.utcoffset().total_seconds() == 0 for e in stored)
     with db.engine.connect() as conn:
@@ -44,13 +44,13 @@ def test_our_layout_imports_and_reimport_adds_nothing(db, examples):
 
 def test_scada_export_maps_states_like_our_layout(db, examples, tmp_path):
     report = import_file(db, examples / "journal_scada.csv")
-    assert (report.layout, report.imported) == ("scada", 562)
+    assert (report.layout, report.imported) == ("scada", 582)
     scada = Counter((e.tag, e.condition, e.state, e.area) for e in _events(db))
     native_rows = (examples / "journal.csv").read_text().splitlines()[1:]
     native = Counter((r.split(",")[1], r.split(",")[2], r.split(",")[3], r.rsplit(",", 1)[1]) for r in native_rows)
     native = Counter({k: v for k, v in native.items() if k[2] != "shelved"})  # the export has no shelving
     assert scada == native
-    assert import_file(db, examples / "journal_scada.csv").duplicates == 562
+    assert import_file(db, examples / "journal_scada.csv").duplicates == 582
 
 
 def test_clear_acked_is_the_ack_after_clear_unacked_else_the_clear(db, tmp_path):
@@ -126,7 +126,7 @@ yesterday,TIC-101,HH,active,1,230,,,Reactor
     assert "5 bad row(s), nothing imported" in message
     assert "'yesterday' is not a timestamp" in message and "tag is empty" in message and "'exploded'" in message
     assert "priority '9'" in message and "4 cells, expected 9" in message
-    assert _count(db) == 563
+    assert _count(db) == 583
 
 
 def test_unknown_header_is_rejected(db, tmp_path):

@@ -7,7 +7,7 @@ from storage.definitions import import_definitions
 from storage.journal import import_journal
 from tools.alarms import AlarmTools
 
-END = datetime(2025, 3, 1, tzinfo=UTC)
+END = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)  # examples/plant/journal.csv ends here (examples/plant/export.py)
 
 
 def test_history_of_the_example_plant(db, examples):

@@ -190,6 +190,28 @@ def test_shelved_and_suppressed_show_in_the_state(db, tools):
     assert history(tools, tag="LIC-203.H").states[0].shelved
 
 
+def test_shelving_out_of_service_and_design_suppression_are_told_with_their_start(db, tools):
+    shelved_at = ago(hours=30)
+    chatter = [ago(hours=29) + timedelta(minutes=i) for i in range(60)]  # more than the replayed transitions
+    journal(
+        db,
+        (shelved_at, "LIC-203", "H", "shelved", "Distillation"),
+        *activations("LIC-203", "H", *chatter, area="Distillation"),
+        (ago(hours=5), "P-607", "TRIP", "out_of_service", "Utilities"),
+        (ago(hours=3), "TIC-101", "HH", "suppressed_by_design"),
+        (ago(hours=4), "TIC-101", "H", "out_of_service"),
+        (ago(hours=2), "TIC-101", "H", "in_service"),
+    )
+    text = tools.alarm_history("LIC-203.H").output
+    assert "SHELVED since 2025-02-28 06:00:00Z (1d 6h)" in text
+    assert history(tools, tag="P-607").states[0].out_of_service
+    assert "OUT OF SERVICE since 2025-03-01 07:00:00Z (5h)" in tools.alarm_history("P-607").output
+    states = {s.condition: s for s in history(tools, tag="TIC-101").states}
+    assert states["HH"].suppressed_by_design and not states["H"].out_of_service  # returned to service
+    meaning = tools.alarm_definition("LIC-203.H").output  # "what does it mean" says so too
+    assert "NOTE: LIC-203.H is SHELVED since 2025-02-28 06:00:00Z (1d 6h)" in meaning
+
+
 def test_example_plant_history_text_and_json(db, tools):
     from storage.journal import import_journal
 
@@ -285,7 +307,9 @@ def test_journal_only_alarm_matches_without_definition(db, tools):
 
 def test_tools_expose_bounded_schemas(tools):
     by_name = {t.name: t for t in tools.tools()}
-    assert set(by_name) == {"alarm_definition", "alarm_history"}
+    assert {"alarm_definition", "alarm_history", "alarm_kpis"} <= set(by_name)
+    kpis = by_name["alarm_kpis"].schema()["function"]["parameters"]["properties"]
+    assert set(kpis) == {"since", "until", "area"} and all(p.get("description") for p in kpis.values())
     params = by_name["alarm_history"].schema()["function"]["parameters"]
     assert params["properties"]["limit"]["maximum"] == 50 and params["required"] == ["tag"]
     assert "ISO timestamp" in params["properties"]["since"]["description"]

@@ -5,30 +5,20 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from agent.cli import main
+from tests.cli_runner import run
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "plant"
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as e:
-        code = e.code or 0
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_import_define_and_history(capsys, sqlite_url):
     code, out, _ = run(capsys, "--db", sqlite_url, "alarms", "import", str(EXAMPLES / "definitions.yaml"))
     assert code == 0 and "definitions (yaml): 72 rows, 72 imported, 0 updated" in out
     code, out, _ = run(capsys, "--db", sqlite_url, "alarms", "import", str(EXAMPLES / "journal_scada.csv"))
-    assert code == 0 and "journal (scada): 562 rows, 562 imported, 0 duplicates skipped" in out
+    assert code == 0 and "journal (scada): 582 rows, 582 imported, 0 duplicates skipped" in out
     code, out, _ = run(
         capsys, "--db", sqlite_url, "alarms", "import", str(EXAMPLES / "journal.csv"), "--kind", "journal"
     )
-    assert code == 0 and "journal (native): 563 rows" in out
+    assert code == 0 and "journal (native): 583 rows" in out
 
     code, out, _ = run(capsys, "--db", sqlite_url, "alarms", "define", "tic1o1hh")
     assert code == 0 and "TIC-101.HH: R-101 reactor temperature high-high" in out
@@ -65,9 +55,9 @@ def test_demo_data_loads_and_exports(capsys, sqlite_url, tmp_path):
     code, out, _ = run(capsys, "--db", sqlite_url, "alarms", "demo-data", "--days", "5", "--seed", "3")
     assert code == 0 and "definitions: 72 new" in out and "0 duplicates skipped" in out
     code, out, _ = run(capsys, "--db", sqlite_url, "alarms", "history", "LIC-203.H", "--since", "5d")
-    assert code == 0 and "CHATTERING" in out and "[shelved]" in out
+    assert code == 0 and "CHATTERING" in out and "SHELVED since" in out
     code, out, _ = run(capsys, "alarms", "demo-data", "--days", "2", "--tags", "7", "--export", str(tmp_path / "plant"))
     assert code == 0
     assert sorted(p.name for p in (tmp_path / "plant").iterdir()) == [
-        "definitions.csv", "definitions.yaml", "journal.csv", "journal_scada.csv"
+        "definitions.csv", "definitions.yaml", "journal.csv", "journal_scada.csv", "manuals"
     ]  # fmt: skip

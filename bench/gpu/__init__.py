@@ -1,0 +1,1 @@
+"""The parts of bench/gpu_model.py: models, bandwidth arithmetic, timing, profiling, the runs and the report."""
