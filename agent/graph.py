@@ -22,6 +22,7 @@ from agent.answer import Answer, Evidence, citation_evidence, tool_evidence_labe
 from agent.approval import alarm_near, pending_item
 from agent.chat_model import image_block
 from agent.draft import compose_draft, disagreements, pick_alarm
+from agent.model_state import INSTALL_HINT, INSTALL_HINT_ZH
 from agent.state import AgentState, RunContext
 from agent.tool_binding import FINAL_ANSWER
 from perception.view import View
@@ -379,7 +380,7 @@ def _with_draft(result: Answer, state: AgentState, ctx: RunContext) -> Answer:
     where it disagrees with the draft."""
     draft_answer = Answer.model_validate(state["draft"]) if state.get("draft") else None
     if state.get("draft_only") and draft_answer is not None:
-        result, notes = draft_answer, ctx.model_notes
+        result, notes = draft_answer, [_in_language(note, draft_answer.language) for note in ctx.model_notes]
     else:
         notes = disagreements(draft_answer, result) if draft_answer is not None else []
     if not notes:
@@ -388,6 +389,11 @@ def _with_draft(result: Answer, state: AgentState, ctx: RunContext) -> Answer:
     if result.text != result.render():  # a text given verbatim is kept
         return with_notes
     return with_notes.model_copy(update={"text": with_notes.render()})
+
+
+def _in_language(model_note: str, language: str) -> str:
+    """A Chinese answer leads the "model not installed" note with what to do, in Chinese."""
+    return INSTALL_HINT_ZH + model_note if language == "zh" and model_note.endswith(INSTALL_HINT) else model_note
 
 
 def _cited_once(evidence: list[Evidence]) -> list[Evidence]:

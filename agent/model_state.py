@@ -23,6 +23,12 @@ INSTALL_HINT = (
     "HMI_AGENT_MODEL=Qwen/Qwen3-VL-2B-Instruct), with a GPU the 4B (`hmi-agent model pull 4b`)"
 )
 
+# put before the (English) reason in a Chinese answer: the operator reads what to do; the reason stays as logged
+INSTALL_HINT_ZH = (
+    "未使用模型，本回答为屏幕解析器的草稿。仅有 CPU 的电脑请安装 2B 模型（hmi-agent model pull 2b），"
+    "有 GPU 的请安装 4B 模型（hmi-agent model pull 4b）。详情："
+)
+
 
 def load_vlm(settings: Settings, *, long_running: bool = False) -> VisionLanguageModel:
     """The model named by the settings; ModelLoadError (one line saying what to do) when it can't be had.

@@ -129,6 +129,19 @@ def test_without_an_installed_model_the_agent_answers_with_the_draft_and_says_ho
     assert report.ok, report.text()
 
 
+def test_a_chinese_question_without_a_model_gets_the_install_note_in_chinese_and_replays(tmp_path, plant_url):
+    agent = _agent(tmp_path, plant_url)
+    try:
+        run = agent.ask("这个报警是什么意思？", image=SCREENS / "demo.png", thread_id="t1")
+    finally:
+        agent.close()
+    hints = [n for n in run.answer.notes if "hmi-agent model pull 2b" in n]
+    assert len(hints) == 1 and hints[0].startswith("未使用模型，本回答为屏幕解析器的草稿。")
+    assert "'nobody/Qwen3-VL-404B' is not in the local cache" in hints[0]  # the reason itself, as logged
+    report = replay_session(run.session_dir, strict=True)
+    assert report.ok, report.text()
+
+
 def test_backend_none_gives_the_draft_alone(tmp_path, plant_url):
     settings = Settings(data_dir=tmp_path / "data", db_url=plant_url, backend="none", record_sessions=False)
     agent = HmiAgent(settings)
