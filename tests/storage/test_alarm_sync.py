@@ -3,34 +3,19 @@ read-only and incrementally (only what is new since the last sync), with states,
 
 from __future__ import annotations
 
-import os
-import uuid
-
 import pytest
-from sqlalchemy import create_engine, func, insert, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, func, insert, select
 
 from bench.ignition_source import add_occurrences, create_journal
 from storage.alarm_sync import SyncError, ignition_tables, read_only_engine, sync_from, sync_position
 from storage.models import AlarmEvent
+from tests.storage.conftest import scratch_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def source_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'ignition.sqlite'}"
-        return
-    base = os.environ.get("HMI_AGENT_TEST_POSTGRES_URL")
-    if not base:
-        pytest.skip("HMI_AGENT_TEST_POSTGRES_URL is not set (deploy/test.sh starts a PostgreSQL server)")
-    schema = f"ignition_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    yield make_url(base).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with scratch_database(request.param, tmp_path, "ignition") as url:
+        yield url
 
 
 def _journal(db):
